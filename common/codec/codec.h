@@ -1,0 +1,38 @@
+/* JSON <-> domain structs: request bodies into commands, event data both ways, aggregate states
+ * into the contract's view objects. Every function here is pure apart from allocation. */
+#ifndef ORDERLY_CODEC_H
+#define ORDERLY_CODEC_H
+
+#include "domain/domain.h"
+#include "err.h"
+#include <jansson.h>
+#include <stddef.h>
+
+#define EVENT_SCHEMA_VERSION 1 /* the schema_version written for new events */
+
+/* Parses a request body (JSON_REJECT_DUPLICATES) into a command of type t. path_id is the {id}
+ * of the URL (NULL for POST /v1/orders, /v1/accounts, /v1/transfers) and is stored in the
+ * command's target id field. Returns ERR_BAD_JSON when the body is not a JSON object, or
+ * ERR_VALIDATION with every bad or unknown field in why. Creating commands leave an absent id
+ * as "" for the caller to generate. */
+enum err command_decode(enum command_type t, const char *path_id, const char *body, size_t len,
+                        struct command *out, struct err_detail *why)
+    __attribute__((warn_unused_result));
+
+/* The contract's `data` object of an event. Returns a new reference. */
+json_t *event_data_to_json(const struct event *e);
+
+/* Fills e->data from a stored event's data; e->type must already be set. Upcasts older
+ * schema_versions; an unknown version or a missing or ill-typed field is ERR_BAD_EVENT with a
+ * detail naming it. */
+enum err event_data_from_json(struct event *e, int schema_version, const json_t *data,
+                              struct err_detail *why) __attribute__((warn_unused_result));
+
+/* The contract's GET views. Return new references. */
+json_t *order_view_json(const struct order_state *s);
+json_t *account_view_json(const struct account_state *s);
+
+/* Canonical text of a JSON value (sorted keys, compact) for hashing requests; caller frees. */
+char *codec_canonical(const json_t *v);
+
+#endif

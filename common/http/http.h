@@ -1,0 +1,105 @@
+/* libmicrohttpd glue shared by both services: a route table, one struct request per HTTP
+ * request, a worker-thread pool, problem+json errors, request logs and metrics. */
+#ifndef ORDERLY_HTTP_H
+#define ORDERLY_HTTP_H
+
+#include "err.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HTTP_BODY_MAX     (64 * 1024) /* the one request body cap */
+#define HTTP_PARAMS_MAX   2           /* {id} captures per route */
+#define HTTP_HEADERS_MAX  8           /* extra response headers */
+#define CORRELATION_ID_MAX 128
+
+struct request;
+typedef void (*handler_fn)(struct request *req);
+
+/* One row of a service's route table. pattern segments "{id}" capture one path segment
+ * (URL-decoded) into the request's params, in order. name labels metrics and logs. */
+struct route {
+    const char *method;
+    const char *pattern;
+    handler_fn handler;
+};
+
+struct http_header {
+    char *name;
+    char *value;
+};
+
+/* Owned by the server; created on the first access-handler call and freed when libmicrohttpd
+ * reports the request completed. Handlers fill the response fields through http_respond_* and
+ * never free anything here. */
+struct request {
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *path;
+    const struct route *route; /* NULL until matched */
+    const char *params[HTTP_PARAMS_MAX];
+    char *body; /* NUL-terminated; NULL when empty */
+    size_t body_len;
+    bool body_too_large;
+    char correlation_id[CORRELATION_ID_MAX + 1]; /* from X-Correlation-ID or generated */
+    int64_t started_ns;
+    /* response, set by the handler */
+    int status;
+    const char *content_type;
+    char *response_body;
+    size_t response_len;
+    int header_count;
+    struct http_header headers[HTTP_HEADERS_MAX];
+};
+
+/* Request accessors; returned strings are borrowed from libmicrohttpd or the request and live
+ * until the request completes. */
+const char *http_header(struct request *r, const char *name);
+const char *http_query(struct request *r, const char *name);
+const char *http_param(struct request *r, int index);
+
+/* Responses. Each replaces any earlier response body; headers accumulate. */
+void http_respond_json(struct request *r, int status, json_t *body); /* steals body */
+void http_respond_raw(struct request *r, int status, const char *content_type, const char *body,
+                      size_t len); /* copies body */
+void http_add_header(struct request *r, const char *name, const char *value); /* copies */
+
+/* Renders a problem+json body (RFC 9457) for e and why (may be NULL); the caller frees it. */
+char *problem_render(enum err e, const struct err_detail *why, size_t *len_out);
+/* Sends a problem+json response with e's status. The only place that writes error bodies. */
+void problem_send(struct request *r, enum err e, const struct err_detail *why);
+
+struct server_options {
+    const char *service_name; /* "command-service" / "query-service" (logs, metrics) */
+    const char *bind_address;
+    int port;
+    int threads; /* worker pool size */
+    const struct route *routes;
+    size_t route_count;
+    /* Called once in each worker thread before it serves, and once at its end; lets a service
+     * open one database connection per worker. May be NULL. */
+    void (*thread_start)(void);
+    void (*thread_stop)(void);
+    int shutdown_timeout_ms; /* how long requests in flight may take after SIGTERM */
+};
+
+/* Serves until SIGTERM or SIGINT, then stops accepting (quiesce), lets requests in flight
+ * finish up to shutdown_timeout_ms, and returns ERR_OK. Fails if the port cannot be bound. */
+enum err server_run(const struct server_options *o);
+
+/* Appends service-specific Prometheus text to /metrics output; set by a service before
+ * server_run. The callback appends to buf with metrics_printf. */
+typedef void (*metrics_fn)(void *buf);
+void metrics_set_extra(metrics_fn fn);
+void metrics_printf(void *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Counters a service bumps: commands by type and outcome, events appended, database errors. */
+void metrics_count_command(const char *command_type, const char *outcome);
+void metrics_add_events(int n);
+void metrics_count_db_error(void);
+
+/* The built-in handlers every service routes: /healthz and /metrics. */
+void http_handle_healthz(struct request *r);
+void http_handle_metrics(struct request *r);
+
+#endif

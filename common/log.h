@@ -1,0 +1,17 @@
+/* Structured logs: one JSON object per line on stdout (LOG_FORMAT=json, the default) or a
+ * readable line (LOG_FORMAT=text). Thread-safe; secrets must never be passed in. */
+#ifndef ORDERLY_LOG_H
+#define ORDERLY_LOG_H
+
+#include <stdbool.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Returns false for an unknown level or format name. */
+bool log_init(const char *service, const char *level, const char *format);
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One access-log line per request. */
+void log_request(const char *correlation_id, const char *method, const char *route, int status,
+                 double duration_ms);
+
+#endif

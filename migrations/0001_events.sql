@@ -1,0 +1,64 @@
+-- The append-only event log, the write side's idempotency keys, and the notification that
+-- wakes the projector for rows inserted by plain SQL.
+
+CREATE TABLE events (
+    position       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id      text        NOT NULL CHECK (length(stream_id) BETWEEN 1 AND 100),
+    stream_version bigint      NOT NULL CHECK (stream_version > 0),
+    type           text        NOT NULL,
+    schema_version integer     NOT NULL DEFAULT 1,
+    data           jsonb       NOT NULL,
+    metadata       jsonb       NOT NULL DEFAULT '{}'::jsonb,
+    recorded_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- The inserting transaction. Positions become visible out of order when transactions
+    -- commit out of order; readers order by (tx_id, position) and read only below
+    -- pg_snapshot_xmin(pg_current_snapshot()), where no transaction is still in flight.
+    tx_id          xid8        NOT NULL DEFAULT pg_current_xact_id(),
+    CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
+);
+
+CREATE INDEX events_tx_position ON events (tx_id, position);
+
+COMMENT ON TABLE events IS 'orderly event log: append-only, one row per event';
+
+-- The log is immutable: the database itself refuses changes, even from the table's owner.
+CREATE FUNCTION events_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events are immutable: % refused', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END
+$$;
+
+CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION events_refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+
+-- Plain-SQL inserts wake the projector at once. The services' own connections set
+-- orderly.internal_writer=on and notify after commit, coalesced, from a separate connection:
+-- a NOTIFY inside the append transaction would serialize every commit (see bench/README.md).
+CREATE FUNCTION events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('orderly.internal_writer', true), '') <> 'on' THEN
+        PERFORM pg_notify('orderly_events', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_notify AFTER INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_notify();
+
+-- Idempotency-Key: the stored first answer, written in the same transaction as the events.
+CREATE TABLE idempotency_keys (
+    key          text        PRIMARY KEY,
+    request_hash text        NOT NULL,
+    status       integer     NOT NULL,
+    location     text,
+    etag         text,
+    content_type text        NOT NULL,
+    body         text        NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX idempotency_keys_created_at ON idempotency_keys (created_at);
