@@ -77,14 +77,22 @@ struct server_options {
     int threads; /* worker pool size */
     const struct route *routes;
     size_t route_count;
-    /* Called once in each worker thread before it serves, and once at its end; lets a service
-     * open one database connection per worker. May be NULL. */
-    void (*thread_start)(void);
-    void (*thread_stop)(void);
-    int shutdown_timeout_ms; /* how long requests in flight may take after SIGTERM */
+    int shutdown_timeout_ms;    /* how long requests in flight may take after SIGTERM */
+    int connection_timeout_s;   /* idle/slow connections are closed after this */
+    int connection_limit;       /* concurrent connections accepted */
+    const char *api_tokens;     /* comma-separated; when set, POSTs need a bearer token */
+    const char *read_tokens;    /* comma-separated; when set, GETs (but /healthz, /readyz,
+                                 * /metrics) need one of these or of api_tokens */
 };
 
-/* Serves until SIGTERM or SIGINT, then stops accepting (quiesce), lets requests in flight
+/* Worker threads are libmicrohttpd's pool threads: a service keeps one database connection per
+ * worker in a thread-local, opened lazily by its handlers.
+ *
+ * Before calling a handler the server answers by itself: 404/405 for unmatched routes, 401 for
+ * a missing or wrong token, 413 for a body over HTTP_BODY_MAX, 415 for a POST whose
+ * Content-Type is not application/json. Every response carries X-Correlation-ID.
+ *
+ * Serves until SIGTERM or SIGINT, then stops accepting (quiesce), lets requests in flight
  * finish up to shutdown_timeout_ms, and returns ERR_OK. Fails if the port cannot be bound. */
 enum err server_run(const struct server_options *o);
 
