@@ -10,14 +10,10 @@ CREATE TABLE events (
     data           jsonb       NOT NULL,
     metadata       jsonb       NOT NULL DEFAULT '{}'::jsonb,
     recorded_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
-    -- The inserting transaction. Positions become visible out of order when transactions
-    -- commit out of order; readers order by (tx_id, position) and read only below
-    -- pg_snapshot_xmin(pg_current_snapshot()), where no transaction is still in flight.
+    -- The inserting transaction, for audits ("which events were written together").
     tx_id          xid8        NOT NULL DEFAULT pg_current_xact_id(),
     CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
 );
-
-CREATE INDEX events_tx_position ON events (tx_id, position);
 
 COMMENT ON TABLE events IS 'orderly event log: append-only, one row per event';
 
@@ -33,6 +29,21 @@ CREATE TRIGGER events_no_update_delete BEFORE UPDATE OR DELETE ON events
     FOR EACH ROW EXECUTE FUNCTION events_refuse_change();
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
+
+-- Positions become visible out of order when transactions commit out of order. Readers find a
+-- safe horizon: they read the sequence's last value L, then a snapshot's xmax X; once every
+-- transaction below X has ended (a later snapshot's xmin >= X), no position <= L can still
+-- appear. That needs every transaction holding a position to have an xid when it takes it, so
+-- the xid is assigned before the statement computes any position (see docs/projector.md).
+CREATE FUNCTION events_assign_xid() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_current_xact_id();
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER events_assign_xid BEFORE INSERT ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION events_assign_xid();
 
 -- Plain-SQL inserts wake the projector at once. The services' own connections set
 -- orderly.internal_writer=on and notify after commit, coalesced, from a separate connection:
