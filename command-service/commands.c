@@ -1,2 +1,367 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* The command pipeline: decode -> validate -> load -> decide -> append -> respond, with
+ * Idempotency-Key, If-Match and bounded retries when a concurrent writer wins a version. */
+#include "commands.h"
+#include "codec/codec.h"
+#include "log.h"
+#include "respond.h"
+#include "store/store.h"
+#include "uuid.h"
+#include "xalloc.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define APPEND_ATTEMPTS 8 /* reload-and-decide rounds before answering 409 */
+#define IDEM_KEY_MAX    255
+
+static char *worker_conninfo;
+static pthread_key_t worker_store_key;
+static pthread_once_t worker_store_once = PTHREAD_ONCE_INIT;
+
+static void worker_store_free(void *p)
+{
+    store_free(p);
+}
+
+static void worker_store_key_create(void)
+{
+    pthread_key_create(&worker_store_key, worker_store_free);
+}
+
+void commands_init(const char *conninfo)
+{
+    worker_conninfo = xstrdup(conninfo);
+    pthread_once(&worker_store_once, worker_store_key_create);
+}
+
+void commands_shutdown(void)
+{
+    free(worker_conninfo);
+    worker_conninfo = NULL;
+}
+
+/* This worker thread's connection, opened on first use and closed when the thread ends. */
+static struct store *worker_store(void)
+{
+    struct store *s = pthread_getspecific(worker_store_key);
+    if (!s) {
+        s = store_new(worker_conninfo, "orderly-command");
+        pthread_setspecific(worker_store_key, s);
+    }
+    return s;
+}
+
+void commands_handle_readyz(struct request *r)
+{
+    if (store_ping(worker_store()) != ERR_OK) {
+        problem_send(r, ERR_DB_DOWN, NULL);
+        return;
+    }
+    http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+/* The aggregate a command answers about: its stream, id, new version and resource. */
+struct target {
+    char stream_id[STREAM_ID_MAX + 1];
+    const char *id;
+    int status;
+    char location[128];
+};
+
+static void target_of(const struct command *c, struct target *t)
+{
+    t->status = 200;
+    t->location[0] = '\0';
+    switch (c->type) {
+    case CMD_PLACE_ORDER:
+        t->status = 201;
+        snprintf(t->location, sizeof t->location, "/v1/orders/%s", c->as.place_order.order_id);
+        /* fall through */
+    case CMD_PAY_ORDER:
+    case CMD_SHIP_ORDER:
+    case CMD_CANCEL_ORDER:
+        t->id = c->as.place_order.order_id; /* order_id leads every order command */
+        stream_id_order(t->stream_id, t->id);
+        return;
+    case CMD_TRANSFER_FUNDS:
+        t->status = 201;
+        t->id = c->as.transfer_funds.transfer_id;
+        snprintf(t->location, sizeof t->location, "/v1/accounts/%s",
+                 c->as.transfer_funds.from_account_id);
+        stream_id_account(t->stream_id, c->as.transfer_funds.from_account_id);
+        return;
+    case CMD_OPEN_ACCOUNT:
+        t->status = 201;
+        snprintf(t->location, sizeof t->location, "/v1/accounts/%s", c->as.open_account.account_id);
+        /* fall through */
+    default:
+        t->id = c->as.open_account.account_id; /* account_id leads every account command */
+        stream_id_account(t->stream_id, t->id);
+        return;
+    }
+}
+
+static void fill_generated_ids(struct command *c)
+{
+    char *id = NULL;
+    if (c->type == CMD_PLACE_ORDER)
+        id = c->as.place_order.order_id;
+    else if (c->type == CMD_OPEN_ACCOUNT)
+        id = c->as.open_account.account_id;
+    else if (c->type == CMD_TRANSFER_FUNDS)
+        id = c->as.transfer_funds.transfer_id;
+    if (id && !id[0]) {
+        char uuid[UUID_STR_LEN];
+        uuid_v4(uuid);
+        snprintf(id, ID_MAX + 1, "%s", uuid);
+    }
+}
+
+struct load_ctx {
+    struct world *world;
+    char (*ids)[STREAM_ID_MAX + 1];
+    int n;
+};
+
+static void fold_event(void *p, const struct event *e)
+{
+    struct load_ctx *ctx = p;
+    world_evolve(ctx->world, (const char(*)[STREAM_ID_MAX + 1]) ctx->ids, ctx->n, e);
+}
+
+/* Loads every stream the command reads; CancelOrder learns its refund account from the order,
+ * so the list is recomputed until it stops growing. */
+static enum err load_world(struct store *s, const struct command *c, struct world *w,
+                           struct err_detail *why)
+{
+    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
+    int loaded = 0;
+    for (;;) {
+        int n = command_streams(c, w, ids);
+        if (n <= loaded)
+            return ERR_OK;
+        memset(w, 0, sizeof *w);
+        struct load_ctx ctx = {w, ids, n};
+        enum err rc =
+            store_load_streams(s, (const char(*)[STREAM_ID_MAX + 1]) ids, n, fold_event, &ctx, why);
+        if (rc != ERR_OK)
+            return rc;
+        loaded = n;
+    }
+}
+
+static int64_t target_version(const struct command *c, const struct world *w)
+{
+    bool is_order = c->type == CMD_PLACE_ORDER || c->type == CMD_PAY_ORDER ||
+                    c->type == CMD_SHIP_ORDER || c->type == CMD_CANCEL_ORDER;
+    return is_order ? w->order.version : w->account[0].version;
+}
+
+static char *metadata_json(struct command_request *cr)
+{
+    char command_id[UUID_STR_LEN];
+    uuid_v4(command_id);
+    const char *causation = http_header(cr->http, "X-Causation-ID");
+    const char *actor = http_header(cr->http, "X-Actor");
+    json_t *m =
+        json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", command_id, "command_type",
+                  command_type_name(cr->type), "correlation_id", cr->http->correlation_id,
+                  "causation_id", causation && strlen(causation) <= 128 ? causation : command_id,
+                  "actor", actor && strlen(actor) <= 128 ? actor : "anonymous");
+    char *text = json_dumps(m, JSON_COMPACT);
+    json_decref(m);
+    return text;
+}
+
+enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
+
+static enum attempt append_decision(struct command_request *cr, const struct command *c,
+                                    const struct decision *d)
+{
+    struct target t;
+    target_of(c, &t);
+    int64_t version = 0;
+    for (int i = 0; i < d->count; i++)
+        if (strcmp(d->events[i].stream_id, t.stream_id) == 0)
+            version = d->events[i].stream_version;
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
+    char *metadata = metadata_json(cr);
+    struct append_request a = {d,
+                               metadata,
+                               t.stream_id,
+                               t.id,
+                               version,
+                               t.status,
+                               t.location[0] ? t.location : NULL,
+                               etag,
+                               cr->idem_key,
+                               cr->request_text};
+    char *body = NULL;
+    size_t len = 0;
+    bool key_taken = false;
+    enum err rc = store_append(cr->store, &a, &body, &len, &key_taken);
+    free(metadata);
+    if (rc == ERR_OK) {
+        metrics_add_events(d->count);
+        notifier_poke();
+        respond_success(cr, t.status, a.location, etag, body, len);
+    } else if (key_taken) {
+        respond_replay_key(cr);
+    } else if (rc == ERR_CONFLICT && cr->if_match < 0) {
+        return ATTEMPT_RETRY;
+    } else if (rc == ERR_CONFLICT) {
+        struct err_detail why = {0};
+        respond_refusal(
+            cr, err_set(&why, ERR_PRECONDITION, "%s was changed concurrently", t.stream_id), &why);
+    } else {
+        respond_transient(cr, rc, NULL);
+    }
+    return ATTEMPT_DONE;
+}
+
+static enum attempt attempt_once(struct command_request *cr, const struct command *c)
+{
+    struct world *w = xcalloc(1, sizeof *w);
+    struct decision *d = xcalloc(1, sizeof *d);
+    struct err_detail why = {0};
+    enum attempt next = ATTEMPT_DONE;
+    enum err rc = load_world(cr->store, c, w, &why);
+    if (rc != ERR_OK) {
+        respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
+        goto out;
+    }
+    if (cr->if_match >= 0 && target_version(c, w) != cr->if_match) {
+        err_set(&why, ERR_PRECONDITION, "stream is at version %lld, not %lld",
+                (long long)target_version(c, w), (long long)cr->if_match);
+        respond_refusal(cr, ERR_PRECONDITION, &why);
+        goto out;
+    }
+    rc = decide(c, w, d, &why);
+    if (rc != ERR_OK)
+        respond_refusal(cr, rc, &why);
+    else
+        next = append_decision(cr, c, d);
+out:
+    free(w);
+    free(d);
+    return next;
+}
+
+static void run_with_retries(struct command_request *cr, const struct command *c)
+{
+    for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+        if (attempt_once(cr, c) == ATTEMPT_DONE)
+            return;
+        /* Jittered backoff so two writers on one hot stream stop colliding. */
+        struct timespec pause = {0, (long)(rand() % (250 * (attempt + 1))) * 1000L};
+        nanosleep(&pause, NULL);
+    }
+    respond_transient(cr, ERR_CONFLICT, "too many concurrent writers on this stream, retry");
+}
+
+static bool parse_if_match(const char *v, int64_t *out)
+{
+    if (strncmp(v, "W/", 2) == 0)
+        v += 2;
+    char *end;
+    size_t n = strlen(v);
+    bool quoted = n >= 2 && v[0] == '"' && v[n - 1] == '"';
+    long long version = strtoll(v + quoted, &end, 10);
+    if (end == v + quoted || end != v + n - quoted || version < 0)
+        return false;
+    *out = version;
+    return true;
+}
+
+static bool idem_key_valid(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 1 || n > IDEM_KEY_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            return false;
+    return true;
+}
+
+/* The request a key is bound to: method, path and the body with keys sorted. */
+static char *request_text(struct request *r)
+{
+    json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
+    char *canonical = body ? codec_canonical(body) : xstrdup("");
+    json_decref(body);
+    size_t n = strlen(r->method) + strlen(r->path) + strlen(canonical) + 3;
+    char *text = xmalloc(n);
+    snprintf(text, n, "%s %s\n%s", r->method, r->path, canonical);
+    free(canonical);
+    return text;
+}
+
+/* Header checks; false after answering 422. */
+static bool read_headers(struct command_request *cr)
+{
+    struct err_detail why = {0};
+    const char *key = http_header(cr->http, "Idempotency-Key");
+    const char *if_match = http_header(cr->http, "If-Match");
+    if (key && !idem_key_valid(key))
+        err_field(&why, "Idempotency-Key", "must be 1 to 255 visible ASCII characters");
+    if (if_match && !parse_if_match(if_match, &cr->if_match))
+        err_field(&why, "If-Match", "must be a stream version such as \"3\"");
+    if (why.field_count) {
+        err_set(&why, ERR_VALIDATION, "invalid request headers");
+        metrics_count_command(command_type_name(cr->type), "invalid");
+        problem_send(cr->http, ERR_VALIDATION, &why);
+        return false;
+    }
+    cr->idem_key = key;
+    return true;
+}
+
+static void run_command(struct command_request *cr, struct command *c)
+{
+    if (cr->idem_key) {
+        cr->request_text = request_text(cr->http);
+        struct stored_response stored = {0};
+        bool found = false;
+        enum err rc = store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found);
+        if (rc != ERR_OK) {
+            respond_transient(cr, rc, NULL);
+            return;
+        }
+        if (found) {
+            respond_replay(cr, &stored);
+            return;
+        }
+    }
+    fill_generated_ids(c);
+    run_with_retries(cr, c);
+}
+
+void command_handle(struct request *r, enum command_type type)
+{
+    struct command_request cr = {r, worker_store(), type, NULL, NULL, -1};
+    struct err_detail why = {0};
+    struct command *c = xcalloc(1, sizeof *c);
+    const char *path_id = r->route && strstr(r->route->pattern, "{id}") ? http_param(r, 0) : NULL;
+    if (path_id && !id_is_valid(path_id)) {
+        err_set(&why, ERR_NOT_FOUND, "no aggregate has the id in this path");
+        problem_send(r, ERR_NOT_FOUND, &why);
+        goto out;
+    }
+    enum err rc = command_decode(type, path_id, r->body, r->body_len, c, &why);
+    if (rc != ERR_OK) {
+        metrics_count_command(command_type_name(type), "invalid");
+        problem_send(r, rc, &why);
+        goto out;
+    }
+    if (read_headers(&cr))
+        run_command(&cr, c);
+out:
+    free(cr.request_text);
+    free(c);
+}

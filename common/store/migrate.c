@@ -1,2 +1,158 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* `command-service migrate`: applies pending migrations/NNNN_*.sql files in name order, each in
+ * its own transaction with its schema_migrations row, under an advisory lock. */
+#include "log.h"
+#include "store/store.h"
+#include "xalloc.h"
+
+#include <dirent.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Any fixed key works; it only has to differ from the projector's. */
+#define MIGRATE_LOCK_KEY 7291001
+
+#define MIGRATIONS_MAX 256
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_migration_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 9 && name[0] >= '0' && name[0] <= '9' && strcmp(name + n - 4, ".sql") == 0;
+}
+
+/* Sorted file names of dir; returns the count or -1. */
+static int list_migrations(const char *dir, char **names)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    int count = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) && count < MIGRATIONS_MAX)
+        if (is_migration_name(ent->d_name))
+            names[count++] = xstrdup(ent->d_name);
+    closedir(d);
+    qsort(names, (size_t)count, sizeof names[0], compare_names);
+    return count;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = xmalloc(cap);
+    size_t got;
+    while ((got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (cap - len - 1 == 0)
+            buf = xrealloc(buf, cap *= 2);
+    }
+    fclose(f);
+    buf[len] = '\0';
+    return buf;
+}
+
+static bool exec_ok(PGconn *c, const char *sql, char *err, size_t err_len)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, err_len, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}
+
+static bool is_applied(PGconn *c, const char *name)
+{
+    const char *params[] = {name};
+    PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
+                               params, NULL, NULL, 0);
+    bool applied = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PQclear(r);
+    return applied;
+}
+
+/* One file in one transaction with its bookkeeping row. */
+static bool apply_one(PGconn *c, const char *dir, const char *name, char *err, size_t err_len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *sql = read_file(path);
+    if (!sql) {
+        snprintf(err, err_len, "%s: cannot read", path);
+        return false;
+    }
+    bool ok = exec_ok(c, "BEGIN", err, err_len) && exec_ok(c, sql, err, err_len);
+    free(sql);
+    if (ok) {
+        const char *params[] = {name};
+        PGresult *r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1,
+                                   NULL, params, NULL, NULL, 0);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            snprintf(err, err_len, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    if (ok && exec_ok(c, "COMMIT", err, err_len)) {
+        log_msg(LOG_INFO, "applied migration %s", name);
+        return true;
+    }
+    char ignored[8];
+    exec_ok(c, "ROLLBACK", ignored, sizeof ignored);
+    size_t used = strlen(err);
+    snprintf(err + used, err_len - used, " (in %s)", name);
+    return false;
+}
+
+static bool apply_pending(PGconn *c, const char *dir, char *err, size_t err_len)
+{
+    char *names[MIGRATIONS_MAX];
+    int count = list_migrations(dir, names);
+    if (count < 0) {
+        snprintf(err, err_len, "MIGRATIONS_DIR: cannot open %s", dir);
+        return false;
+    }
+    bool ok = true;
+    int applied = 0;
+    for (int i = 0; i < count && ok; i++) {
+        if (is_applied(c, names[i]))
+            continue;
+        ok = apply_one(c, dir, names[i], err, err_len);
+        applied += ok;
+    }
+    for (int i = 0; i < count; i++)
+        free(names[i]);
+    if (ok)
+        log_msg(LOG_INFO, "migrations up to date (%d applied now, %d files)", applied, count);
+    return ok;
+}
+
+enum err migrate_run(const char *conninfo, const char *dir, char *err, size_t err_len)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, err_len, "cannot connect to the database: %s", PQerrorMessage(c));
+        PQfinish(c);
+        return ERR_DB_DOWN;
+    }
+    char lock_sql[96];
+    snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_lock(%d)", MIGRATE_LOCK_KEY);
+    bool ok = exec_ok(c, "SET client_min_messages = warning", err, err_len) &&
+              exec_ok(c, lock_sql, err, err_len) &&
+              exec_ok(c,
+                      "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY,"
+                      " applied_at timestamptz NOT NULL DEFAULT now())",
+                      err, err_len) &&
+              apply_pending(c, dir, err, err_len);
+    PQfinish(c); /* ends the session, which releases the advisory lock */
+    return ok ? ERR_OK : ERR_INTERNAL;
+}

@@ -1,2 +1,321 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* The write side's libpq access: connection lifecycle, prepared statements, SQLSTATE mapping,
+ * stream loads, appends and idempotency rows. Every PGresult is cleared where it was made. */
+#include "store/store.h"
+#include "codec/codec.h"
+#include "http/http.h"
+#include "log.h"
+#include "store/statements.h"
+#include "xalloc.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    char *conninfo;
+    char *app_name;
+    PGconn *conn; /* NULL or a connection with every statement prepared */
+};
+
+struct store *store_new(const char *conninfo, const char *app_name)
+{
+    struct store *s = xcalloc(1, sizeof *s);
+    s->conninfo = xstrdup(conninfo);
+    s->app_name = xstrdup(app_name);
+    return s;
+}
+
+static void store_disconnect(struct store *s)
+{
+    if (s->conn)
+        PQfinish(s->conn);
+    s->conn = NULL;
+}
+
+void store_free(struct store *s)
+{
+    if (!s)
+        return;
+    store_disconnect(s);
+    free(s->conninfo);
+    free(s->app_name);
+    free(s);
+}
+
+/* Maps a failed result to enum err in one place; a lost connection is dropped so the next
+ * store_ready reconnects. */
+static enum err store_error(struct store *s, PGresult *r, const char *what)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    metrics_count_db_error();
+    if (PQstatus(s->conn) == CONNECTION_BAD || !state || strncmp(state, "08", 2) == 0 ||
+        strncmp(state, "57P", 3) == 0) {
+        log_msg(LOG_WARN, "%s: database connection lost", what);
+        store_disconnect(s);
+        return ERR_DB_DOWN;
+    }
+    if (strcmp(state, "23505") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return ERR_CONFLICT;
+    if (strcmp(state, "55P03") == 0)
+        return ERR_IDEM_BUSY;
+    log_msg(LOG_ERROR, "%s failed: sqlstate %s: %s", what, state, PQresultErrorMessage(r));
+    return ERR_INTERNAL;
+}
+
+static bool store_prepare_all(struct store *s)
+{
+    for (int i = 0; i < STMT__COUNT; i++) {
+        PGresult *r =
+            PQprepare(s->conn, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
+        bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_msg(LOG_ERROR, "prepare %s: %s", statements[i].name, PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+enum err store_ready(struct store *s)
+{
+    if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+        return ERR_OK;
+    store_disconnect(s);
+    /* internal_writer: our appends notify from a separate connection after commit, so the
+     * plain-SQL trigger stays quiet; lock_timeout bounds waits on a key another request holds. */
+    const char *keys[] = {"dbname", "application_name", "options", "connect_timeout", NULL};
+    const char *vals[] = {s->conninfo, s->app_name,
+                          "-c orderly.internal_writer=on -c lock_timeout=5s", "3", NULL};
+    s->conn = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(s->conn) != CONNECTION_OK) {
+        log_msg(LOG_WARN, "database connection failed: %s", PQerrorMessage(s->conn));
+        metrics_count_db_error();
+        store_disconnect(s);
+        return ERR_DB_DOWN;
+    }
+    if (!store_prepare_all(s)) {
+        store_disconnect(s);
+        return ERR_DB_DOWN;
+    }
+    return ERR_OK;
+}
+
+/* "{"a","b"}": ids are validated ([A-Za-z0-9_-] after a fixed prefix), so quoting is enough. */
+static char *text_array_literal(const char ids[][STREAM_ID_MAX + 1], int n)
+{
+    size_t cap = 3 + (size_t)n * (STREAM_ID_MAX + 3);
+    char *out = xmalloc(cap);
+    size_t len = 0;
+    out[len++] = '{';
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", ids[i]);
+    snprintf(out + len, cap - len, "}");
+    return out;
+}
+
+static enum err row_to_event(PGresult *r, int row, struct event *e, struct err_detail *why)
+{
+    memset(e, 0, sizeof *e);
+    const char *type = PQgetvalue(r, row, 3);
+    if (!event_type_parse(type, &e->type))
+        return err_set(why, ERR_BAD_EVENT, "unknown event type %s", type);
+    snprintf(e->stream_id, sizeof e->stream_id, "%s", PQgetvalue(r, row, 0));
+    e->stream_version = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+    e->position = strtoll(PQgetvalue(r, row, 2), NULL, 10);
+    e->recorded_at_ms = strtoll(PQgetvalue(r, row, 6), NULL, 10);
+    int schema_version = (int)strtol(PQgetvalue(r, row, 4), NULL, 10);
+    json_error_t jerr;
+    json_t *data = json_loads(PQgetvalue(r, row, 5), 0, &jerr);
+    if (!data)
+        return err_set(why, ERR_BAD_EVENT, "event %lld: data is not JSON", (long long)e->position);
+    enum err rc = event_data_from_json(e, schema_version, data, why);
+    json_decref(data);
+    return rc;
+}
+
+static enum err load_once(struct store *s, const char *ids_literal, store_event_fn fn, void *ctx,
+                          struct err_detail *why)
+{
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    const char *params[] = {ids_literal};
+    PGresult *r = PQexecPrepared(s->conn, statements[STMT_LOAD].name, 1, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = store_error(s, r, "load streams");
+        PQclear(r);
+        return rc;
+    }
+    struct event *e = xmalloc(sizeof *e);
+    for (int i = 0; i < PQntuples(r) && rc == ERR_OK; i++) {
+        rc = row_to_event(r, i, e, why);
+        if (rc == ERR_OK)
+            fn(ctx, e);
+    }
+    free(e);
+    PQclear(r);
+    return rc;
+}
+
+enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+                            store_event_fn fn, void *ctx, struct err_detail *why)
+{
+    char *literal = text_array_literal(ids, n);
+    bool was_connected = s->conn != NULL;
+    enum err rc = load_once(s, literal, fn, ctx, why);
+    /* A connection that died while idle (a database restart) fails on first use; a load is a
+     * read, so one retry on a fresh connection is safe. */
+    if (rc == ERR_DB_DOWN && was_connected)
+        rc = load_once(s, literal, fn, ctx, why);
+    free(literal);
+    return rc;
+}
+
+static void copy_field(char *dst, size_t cap, PGresult *r, int col)
+{
+    snprintf(dst, cap, "%s", PQgetvalue(r, 0, col));
+}
+
+enum err store_idem_lookup(struct store *s, const char *key, const char *request_text,
+                           struct stored_response *out, bool *found)
+{
+    *found = false;
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    const char *params[] = {key, request_text};
+    PGresult *r =
+        PQexecPrepared(s->conn, statements[STMT_IDEM_LOOKUP].name, 2, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = store_error(s, r, "idempotency lookup");
+        PQclear(r);
+        return rc;
+    }
+    if (PQntuples(r) == 1) {
+        *found = true;
+        out->same_request = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        out->status = (int)strtol(PQgetvalue(r, 0, 1), NULL, 10);
+        copy_field(out->location, sizeof out->location, r, 2);
+        copy_field(out->etag, sizeof out->etag, r, 3);
+        copy_field(out->content_type, sizeof out->content_type, r, 4);
+        out->body_len = (size_t)PQgetlength(r, 0, 5);
+        out->body = xstrndup(PQgetvalue(r, 0, 5), out->body_len);
+    }
+    PQclear(r);
+    return ERR_OK;
+}
+
+/* The events as one jsonb array parameter; the caller frees the text. */
+static char *events_param(const struct decision *d)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < d->count; i++) {
+        const struct event *e = &d->events[i];
+        json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:i, s:o}", "stream_id", e->stream_id,
+                                             "stream_version", (json_int_t)e->stream_version,
+                                             "type", event_type_name(e->type), "schema_version",
+                                             EVENT_SCHEMA_VERSION, "data", event_data_to_json(e)));
+    }
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+static bool is_idem_conflict(PGresult *r)
+{
+    const char *c = PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME);
+    return c && strcmp(c, "idempotency_keys_pkey") == 0;
+}
+
+enum err store_append(struct store *s, const struct append_request *a, char **body_out,
+                      size_t *len_out, bool *key_taken)
+{
+    *key_taken = false;
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    char *events = events_param(a->decision);
+    char version[24], status[8];
+    snprintf(version, sizeof version, "%lld", (long long)a->version);
+    snprintf(status, sizeof status, "%d", a->status);
+    const char *params[] = {events,      a->metadata_json, a->stream_id, a->id,       version,
+                            a->idem_key, a->request_text,  status,       a->location, a->etag};
+    PGresult *r = PQexecPrepared(s->conn, statements[STMT_APPEND].name, 10, params, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        *len_out = (size_t)PQgetlength(r, 0, 0);
+        *body_out = xstrndup(PQgetvalue(r, 0, 0), *len_out);
+    } else {
+        rc = store_error(s, r, "append");
+        *key_taken = rc == ERR_CONFLICT && is_idem_conflict(r);
+    }
+    PQclear(r);
+    free(events);
+    return rc;
+}
+
+enum err store_idem_save(struct store *s, const char *key, const char *request_text, int status,
+                         const char *content_type, const char *body, bool *key_taken)
+{
+    *key_taken = false;
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    char status_text[8];
+    snprintf(status_text, sizeof status_text, "%d", status);
+    const char *params[] = {key, request_text, status_text, content_type, body};
+    PGresult *r =
+        PQexecPrepared(s->conn, statements[STMT_IDEM_SAVE].name, 5, params, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        *key_taken = PQntuples(r) == 0;
+    else
+        rc = store_error(s, r, "idempotency save");
+    PQclear(r);
+    return rc;
+}
+
+static enum err exec_simple(struct store *s, const char *sql, const char *what)
+{
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    PGresult *r = PQexec(s->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = store_error(s, r, what);
+    PQclear(r);
+    return rc;
+}
+
+enum err store_ping(struct store *s)
+{
+    bool was_connected = s->conn != NULL;
+    enum err rc = exec_simple(s, "SELECT 1", "ping");
+    if (rc == ERR_DB_DOWN && was_connected)
+        rc = exec_simple(s, "SELECT 1", "ping");
+    return rc;
+}
+
+enum err store_notify(struct store *s)
+{
+    return exec_simple(s, "NOTIFY orderly_events", "notify");
+}
+
+enum err store_expire_keys(struct store *s, int max_age_s, long *deleted)
+{
+    *deleted = 0;
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    char age[16];
+    snprintf(age, sizeof age, "%d", max_age_s);
+    const char *params[] = {age};
+    PGresult *r = PQexecPrepared(s->conn, statements[STMT_EXPIRE].name, 1, params, NULL, NULL, 0);
+    if (PQresultStatus(r) == PGRES_COMMAND_OK)
+        *deleted = strtol(PQcmdTuples(r), NULL, 10);
+    else
+        rc = store_error(s, r, "expire idempotency keys");
+    PQclear(r);
+    return rc;
+}

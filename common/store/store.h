@@ -1,0 +1,84 @@
+/* The event store over libpq: one connection with every statement prepared, stream loads,
+ * appends with optimistic concurrency, and the idempotency table. Results never escape. */
+#ifndef ORDERLY_STORE_H
+#define ORDERLY_STORE_H
+
+#include "domain/domain.h"
+#include "err.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+struct store;
+
+/* Opens a connection for app_name; it is (re)established lazily by store_ready, so a store
+ * exists even while the database is down. Never fails. */
+struct store *store_new(const char *conninfo, const char *app_name);
+void store_free(struct store *s);
+
+/* Makes sure the connection is up and its statements prepared; reconnects after a lost
+ * connection. ERR_DB_DOWN when the server cannot be reached. */
+enum err store_ready(struct store *s) __attribute__((warn_unused_result));
+
+typedef void (*store_event_fn)(void *ctx, const struct event *e);
+
+/* Calls fn for every event of the n streams, each stream in version order. ERR_BAD_EVENT when a
+ * stored event cannot be decoded. */
+enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+                            store_event_fn fn, void *ctx, struct err_detail *why)
+    __attribute__((warn_unused_result));
+
+/* A stored first answer for an Idempotency-Key. body is owned by the caller (free()). */
+struct stored_response {
+    bool same_request; /* the request hashes equal */
+    int status;
+    char location[256];
+    char etag[32];
+    char content_type[64];
+    char *body;
+    size_t body_len;
+};
+
+/* found is false when the key is unused. */
+enum err store_idem_lookup(struct store *s, const char *key, const char *request_text,
+                           struct stored_response *out, bool *found)
+    __attribute__((warn_unused_result));
+
+struct append_request {
+    const struct decision *decision;
+    const char *metadata_json; /* the same metadata object for every event */
+    const char *stream_id;     /* the command's target stream, echoed in the body */
+    const char *id;            /* the aggregate or transfer id, echoed in the body */
+    int64_t version;           /* the target stream's version after the append */
+    int status;                /* the HTTP status the body is stored with */
+    const char *location;      /* may be NULL */
+    const char *etag;
+    const char *idem_key; /* NULL without Idempotency-Key */
+    const char *request_text;
+};
+
+/* Appends the decision's events and, with a key, the idempotency row, in one statement and one
+ * transaction. On ERR_OK *body_out (caller frees) is the success body, rendered once by the
+ * database so a replay is byte for byte the same. ERR_CONFLICT: another writer took one of the
+ * stream versions. *key_taken: another request stored this key first (nothing was written). */
+enum err store_append(struct store *s, const struct append_request *a, char **body_out,
+                      size_t *len_out, bool *key_taken) __attribute__((warn_unused_result));
+
+/* Stores a refusal (4xx problem body) under the key; *key_taken as for store_append. */
+enum err store_idem_save(struct store *s, const char *key, const char *request_text, int status,
+                         const char *content_type, const char *body, bool *key_taken)
+    __attribute__((warn_unused_result));
+
+/* One round trip proving the database answers (for /readyz). */
+enum err store_ping(struct store *s) __attribute__((warn_unused_result));
+
+/* Sends NOTIFY on the append channel (outside any append transaction). */
+enum err store_notify(struct store *s) __attribute__((warn_unused_result));
+/* Deletes idempotency keys older than max_age_s; returns how many in *deleted. */
+enum err store_expire_keys(struct store *s, int max_age_s, long *deleted)
+    __attribute__((warn_unused_result));
+
+/* Applies every pending migrations/NNNN_*.sql in order under an advisory lock, recording each
+ * in schema_migrations. Writes a one-line reason into err on failure. */
+enum err migrate_run(const char *conninfo, const char *dir, char *err, size_t err_len);
+
+#endif
