@@ -1,2 +1,166 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* Event data <-> JSON for the ten contract events, one field-spec table per type driving both
+ * directions. Reading goes through an upcaster chain so old schema_versions can be added later. */
+#include "codec/codec.h"
+#include "codec/validate.h"
+
+#include <string.h>
+
+static const struct field_spec order_placed_fields[] = {
+    {"order_id", F_ID, REQUIRED, FIELD_AT(struct ev_order_placed, order_id)},
+    {"customer_id", F_ID, REQUIRED, FIELD_AT(struct ev_order_placed, customer_id)},
+    {"currency", F_CCY, REQUIRED, FIELD_AT(struct ev_order_placed, currency)},
+    {"items", F_ARRAY, REQUIRED, FIELD_ARRAY_AT(struct ev_order_placed, items, item_count),
+     .min = 1, .max = ITEMS_MAX, .item = codec_order_item_fields},
+    {"total_cents", F_MONEY, REQUIRED, FIELD_AT(struct ev_order_placed, total_cents), .min = 0,
+     .max = MONEY_MAX},
+    {NULL},
+};
+
+static const struct field_spec order_paid_fields[] = {
+    {"order_id", F_ID, REQUIRED, FIELD_AT(struct ev_order_paid, order_id)},
+    {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_order_paid, account_id)},
+    {"amount_cents", F_MONEY, REQUIRED, FIELD_AT(struct ev_order_paid, amount_cents), .min = 0,
+     .max = MONEY_MAX},
+    {NULL},
+};
+
+/* Stored texts may be empty (rows inserted by plain SQL); only the commands demand 1 char. */
+static const struct field_spec order_shipped_fields[] = {
+    {"order_id", F_ID, REQUIRED, FIELD_AT(struct ev_order_shipped, order_id)},
+    {"carrier", F_TEXT, REQUIRED, FIELD_AT(struct ev_order_shipped, carrier), .min = 0,
+     .max = TEXT_MAX},
+    {"tracking_number", F_TEXT, REQUIRED, FIELD_AT(struct ev_order_shipped, tracking_number),
+     .min = 0, .max = TEXT_MAX},
+    {NULL},
+};
+
+static const struct field_spec order_cancelled_fields[] = {
+    {"order_id", F_ID, REQUIRED, FIELD_AT(struct ev_order_cancelled, order_id)},
+    {"reason", F_TEXT, REQUIRED, FIELD_AT(struct ev_order_cancelled, reason), .min = 0,
+     .max = TEXT_MAX},
+    {"refunded_cents", F_MONEY, REQUIRED, FIELD_AT(struct ev_order_cancelled, refunded_cents),
+     .min = 0, .max = MONEY_MAX},
+    {NULL},
+};
+
+static const struct field_spec account_opened_fields[] = {
+    {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_account_opened, account_id)},
+    {"owner", F_TEXT, REQUIRED, FIELD_AT(struct ev_account_opened, owner), .min = 0,
+     .max = TEXT_MAX},
+    {"currency", F_CCY, REQUIRED, FIELD_AT(struct ev_account_opened, currency)},
+    {"overdraft_limit_cents", F_MONEY, REQUIRED,
+     FIELD_AT(struct ev_account_opened, overdraft_limit_cents), .min = 0, .max = MONEY_MAX},
+    {NULL},
+};
+
+/* FundsDeposited and FundsWithdrawn */
+static const struct field_spec funds_fields[] = {
+    {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_funds, account_id)},
+    {"amount_cents", F_MONEY, REQUIRED, FIELD_AT(struct ev_funds, amount_cents), .min = 0,
+     .max = MONEY_MAX},
+    {"reference", F_TEXT, REQUIRED, FIELD_AT(struct ev_funds, reference), .min = 0,
+     .max = TEXT_MAX},
+    {NULL},
+};
+
+/* TransferSent and TransferReceived */
+static const struct field_spec transfer_fields[] = {
+    {"transfer_id", F_ID, REQUIRED, FIELD_AT(struct ev_transfer, transfer_id)},
+    {"from_account_id", F_ID, REQUIRED, FIELD_AT(struct ev_transfer, from_account_id)},
+    {"to_account_id", F_ID, REQUIRED, FIELD_AT(struct ev_transfer, to_account_id)},
+    {"amount_cents", F_MONEY, REQUIRED, FIELD_AT(struct ev_transfer, amount_cents), .min = 0,
+     .max = MONEY_MAX},
+    {NULL},
+};
+
+static const struct field_spec account_closed_fields[] = {
+    {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_account_closed, account_id)},
+    {NULL},
+};
+
+/* Turns data of schema_version v into v + 1; returns a new reference, or NULL if the data
+ * cannot be upcast. */
+typedef json_t *(*event_upcaster)(const json_t *data);
+
+/* Per type: the current version's table and upcast[v] for every older version v. Version 1 is
+ * the only one ever written, so no upcaster exists yet; adding version 2 of a type means
+ * bumping EVENT_SCHEMA_VERSION, changing its table and writing upcast[1] for it (and
+ * identity upcasters for the unchanged types). */
+struct event_codec {
+    const struct field_spec *fields;
+    event_upcaster upcast[EVENT_SCHEMA_VERSION];
+};
+
+static const struct event_codec event_codecs[EV__COUNT] = {
+    [EV_ORDER_PLACED] = {order_placed_fields, {NULL}},
+    [EV_ORDER_PAID] = {order_paid_fields, {NULL}},
+    [EV_ORDER_SHIPPED] = {order_shipped_fields, {NULL}},
+    [EV_ORDER_CANCELLED] = {order_cancelled_fields, {NULL}},
+    [EV_ACCOUNT_OPENED] = {account_opened_fields, {NULL}},
+    [EV_FUNDS_DEPOSITED] = {funds_fields, {NULL}},
+    [EV_FUNDS_WITHDRAWN] = {funds_fields, {NULL}},
+    [EV_TRANSFER_SENT] = {transfer_fields, {NULL}},
+    [EV_TRANSFER_RECEIVED] = {transfer_fields, {NULL}},
+    [EV_ACCOUNT_CLOSED] = {account_closed_fields, {NULL}},
+};
+
+json_t *event_data_to_json(const struct event *e)
+{
+    if ((unsigned)e->type >= EV__COUNT)
+        return json_object();
+    return validate_to_json(event_codecs[e->type].fields, &e->data);
+}
+
+/* Returns a new reference to data raised to EVENT_SCHEMA_VERSION, or NULL with why set. */
+static json_t *event_upcast(enum event_type t, int version, const json_t *data,
+                            struct err_detail *why)
+{
+    const struct event_codec *ec = &event_codecs[t];
+    if (version < 1 || version > EVENT_SCHEMA_VERSION) {
+        err_set(why, ERR_BAD_EVENT, "unsupported schema_version %d for %s", version,
+                event_type_name(t));
+        return NULL;
+    }
+    json_t *cur = json_incref((json_t *)data); /* incref only; data itself is never changed */
+    for (int v = version; v < EVENT_SCHEMA_VERSION && cur; v++) {
+        json_t *next = ec->upcast[v] ? ec->upcast[v](cur) : NULL;
+        json_decref(cur);
+        cur = next;
+        if (cur == NULL)
+            err_set(why, ERR_BAD_EVENT, "cannot upcast %s from schema_version %d",
+                    event_type_name(t), v);
+    }
+    return cur;
+}
+
+/* Decodes data already at the current version. Unknown keys are ignored (a tolerant reader:
+ * events are written once and read for ever); the first bad field is named in the detail. */
+static enum err event_decode_current(struct event *e, const json_t *data, struct err_detail *why)
+{
+    struct err_detail fields;
+    memset(&fields, 0, sizeof fields);
+    const char *type = event_type_name(e->type);
+    if (!json_is_object(data))
+        return err_set(why, ERR_BAD_EVENT, "%s data must be a JSON object", type);
+    memset(&e->data, 0, sizeof e->data);
+    if (validate_object_flags(data, event_codecs[e->type].fields, &e->data, "",
+                              VALIDATE_ALLOW_UNKNOWN, &fields) == ERR_OK)
+        return ERR_OK;
+    return err_set(why, ERR_BAD_EVENT, "%s data field %s: %s", type, fields.fields[0].field,
+                   fields.fields[0].message);
+}
+
+enum err event_data_from_json(struct event *e, int schema_version, const json_t *data,
+                              struct err_detail *why)
+{
+    if ((unsigned)e->type >= EV__COUNT)
+        return err_set(why, ERR_BAD_EVENT, "unknown event type %d", (int)e->type);
+    if (data == NULL)
+        return err_set(why, ERR_BAD_EVENT, "%s has no data", event_type_name(e->type));
+    json_t *current = event_upcast(e->type, schema_version, data, why);
+    if (current == NULL)
+        return ERR_BAD_EVENT;
+    enum err rc = event_decode_current(e, current, why);
+    json_decref(current);
+    return rc;
+}
