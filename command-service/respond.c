@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 void respond_replay(struct command_request *cr, struct stored_response *stored)
 {
@@ -16,7 +17,10 @@ void respond_replay(struct command_request *cr, struct stored_response *stored)
         problem_send(cr->http, ERR_IDEM_MISMATCH, &why);
         return;
     }
-    http_respond_raw(cr->http, stored->status, stored->content_type, stored->body,
+    /* The server keeps the content type pointer, so answer with a literal. */
+    bool is_problem = strcmp(stored->content_type, "application/problem+json") == 0;
+    http_respond_raw(cr->http, stored->status,
+                     is_problem ? "application/problem+json" : "application/json", stored->body,
                      stored->body_len);
     free(stored->body);
     if (stored->location[0])

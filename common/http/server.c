@@ -1,2 +1,459 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* libmicrohttpd glue: one struct request per HTTP request, routing, auth and body limits in
+ * front of the handlers, the response, access log and metrics, and the SIGTERM drain. */
+#include "http/internal.h"
+#include "log.h"
+#include "uuid.h"
+#include "xalloc.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+/* What the server keeps per request beyond what handlers see; handlers get &sr->r. */
+struct server_request {
+    struct request r;
+    struct router_match match;
+    size_t body_cap;
+    bool responded;
+};
+
+struct token_list {
+    char **tokens;
+    size_t count;
+};
+
+struct server_state {
+    const struct server_options *o;
+    struct token_list api, read;
+    atomic_int in_flight;
+    atomic_bool stopping;
+};
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Splits "a, b,,c" into trimmed non-empty tokens; an empty or NULL list gives count 0. */
+static struct token_list tokens_parse(const char *list)
+{
+    struct token_list t = {0};
+    for (const char *p = list; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len > 0) {
+            t.tokens = xrealloc(t.tokens, (t.count + 1) * sizeof *t.tokens);
+            t.tokens[t.count++] = xstrndup(p, len);
+        }
+        p += n;
+    }
+    return t;
+}
+
+static void tokens_free(struct token_list *t)
+{
+    for (size_t i = 0; i < t->count; i++)
+        free(t->tokens[i]);
+    free(t->tokens);
+    t->tokens = NULL;
+    t->count = 0;
+}
+
+/* Compares every byte of the longer string so timing does not reveal a matching prefix. */
+static bool token_equal(const char *a, const char *b)
+{
+    size_t alen = strlen(a), blen = strlen(b), n = alen > blen ? alen : blen;
+    unsigned char diff = alen != blen;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
+        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
+        diff |= x ^ y;
+    }
+    return diff == 0;
+}
+
+static bool token_in(const struct token_list *t, const char *token)
+{
+    bool found = false;
+    for (size_t i = 0; i < t->count; i++)
+        found |= token_equal(t->tokens[i], token); /* no early exit, same reason */
+    return found;
+}
+
+static const char *bearer_token(struct request *r)
+{
+    const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    h += strspn(h, " ");
+    return *h ? h : NULL;
+}
+
+static bool is_open_path(const char *path)
+{
+    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
+           strcmp(path, "/metrics") == 0;
+}
+
+/* POSTs need an API token when API_TOKENS is set; reads need either kind when READ_TOKENS
+ * is set, except the probes and /metrics, which orchestrators call without credentials. */
+static bool auth_ok(const struct server_state *st, struct request *r)
+{
+    bool is_read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
+    if (is_read && (st->read.count == 0 || is_open_path(r->path)))
+        return true;
+    if (!is_read && st->api.count == 0)
+        return true;
+    const char *token = bearer_token(r);
+    if (!token)
+        return false;
+    return token_in(&st->api, token) || (is_read && token_in(&st->read, token));
+}
+
+/* "application/json" with optional parameters (";charset=utf-8"), any case. */
+static bool is_json_content_type(const char *ct)
+{
+    static const char json[] = "application/json";
+    if (!ct)
+        return false;
+    ct += strspn(ct, " \t");
+    if (strncasecmp(ct, json, sizeof json - 1) != 0)
+        return false;
+    ct += sizeof json - 1;
+    ct += strspn(ct, " \t");
+    return *ct == '\0' || *ct == ';';
+}
+
+static void correlation_id_set(struct request *r)
+{
+    const char *h = http_header(r, "X-Correlation-ID");
+    size_t len = h ? strlen(h) : 0;
+    bool ok = len >= 1 && len <= CORRELATION_ID_MAX;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = h[i] >= 0x21 && h[i] <= 0x7e;
+    if (ok)
+        memcpy(r->correlation_id, h, len + 1);
+    else
+        uuid_v4(r->correlation_id);
+}
+
+static struct server_request *request_create(struct server_state *st, struct MHD_Connection *conn,
+                                             const char *url, const char *method)
+{
+    struct server_request *sr = xcalloc(1, sizeof *sr);
+    sr->r.conn = conn;
+    sr->r.method = method;
+    sr->r.path = url;
+    sr->r.started_ns = now_ns();
+    correlation_id_set(&sr->r);
+    atomic_fetch_add(&st->in_flight, 1);
+    return sr;
+}
+
+static void request_free(struct server_request *sr)
+{
+    router_match_free(&sr->match);
+    free(sr->r.body);
+    free(sr->r.response_body);
+    for (int i = 0; i < sr->r.header_count; i++) {
+        free(sr->r.headers[i].name);
+        free(sr->r.headers[i].value);
+    }
+    free(sr);
+}
+
+/* Keeps at most HTTP_BODY_MAX bytes; past that the body is dropped and only flagged, while
+ * libmicrohttpd still reads the rest so the connection stays usable for the 413. */
+static void body_append(struct server_request *sr, const char *data, size_t size)
+{
+    struct request *r = &sr->r;
+    if (r->body_too_large)
+        return;
+    if (size > HTTP_BODY_MAX - r->body_len) {
+        r->body_too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+        return;
+    }
+    if (r->body_len + size + 1 > sr->body_cap) {
+        size_t cap = sr->body_cap ? sr->body_cap : 1024;
+        while (cap < r->body_len + size + 1)
+            cap *= 2;
+        r->body = xrealloc(r->body, cap);
+        sr->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, size);
+    r->body_len += size;
+    r->body[r->body_len] = '\0';
+}
+
+/* Runs everything the server answers by itself, then the handler. */
+static void request_dispatch(struct server_state *st, struct server_request *sr)
+{
+    const struct server_options *o = st->o;
+    struct request *r = &sr->r;
+    enum router_result rr =
+        router_match(o->routes, o->route_count, r->method, r->path, false, &sr->match);
+    if (rr == ROUTER_NO_PATH) {
+        problem_send(r, ERR_NOT_FOUND, NULL);
+        return;
+    }
+    if (rr == ROUTER_NO_METHOD) {
+        http_add_header(r, MHD_HTTP_HEADER_ALLOW, sr->match.allow);
+        problem_send(r, ERR_METHOD, NULL);
+        return;
+    }
+    r->route = sr->match.route;
+    for (int i = 0; i < sr->match.param_count; i++)
+        r->params[i] = sr->match.params[i];
+    if (!auth_ok(st, r)) {
+        http_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        problem_send(r, ERR_UNAUTHORIZED, NULL);
+        return;
+    }
+    if (r->body_too_large) {
+        problem_send(r, ERR_TOO_LARGE, NULL);
+        return;
+    }
+    if (strcmp(r->method, "POST") == 0 &&
+        !is_json_content_type(http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        problem_send(r, ERR_MEDIA_TYPE, NULL);
+        return;
+    }
+    r->route->handler(r);
+    if (r->status < 100 || r->status > 599) {
+        log_msg(LOG_ERROR, "handler for %s %s set no response", r->method, r->route->pattern);
+        problem_send(r, ERR_INTERNAL, NULL);
+    }
+}
+
+static enum MHD_Result request_queue(struct server_state *st, struct server_request *sr)
+{
+    struct request *r = &sr->r;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(r->response_len, r->response_body, MHD_RESPMEM_MUST_COPY);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            r->content_type ? r->content_type : "application/json");
+    for (int i = 0; i < r->header_count; i++)
+        if (MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value) != MHD_YES)
+            log_msg(LOG_WARN, "response header %s refused", r->headers[i].name);
+    MHD_add_response_header(resp, "X-Correlation-ID", r->correlation_id);
+    if (atomic_load(&st->stopping)) /* draining: let clients reconnect elsewhere */
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned int)r->status, resp);
+    MHD_destroy_response(resp);
+    sr->responded = ret == MHD_YES;
+    return ret;
+}
+
+/* Answers only on the last call: libmicrohttpd 0.9.75 closes keep-alive connections whose
+ * response is queued on the first (headers-only) call. */
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **req_cls)
+{
+    (void)version;
+    struct server_state *st = cls;
+    struct server_request *sr = *req_cls;
+    if (!sr) {
+        *req_cls = request_create(st, conn, url, method);
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        body_append(sr, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (sr->responded)
+        return MHD_YES;
+    request_dispatch(st, sr);
+    return request_queue(st, sr);
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    struct server_state *st = cls;
+    struct server_request *sr = *req_cls;
+    if (!sr)
+        return;
+    *req_cls = NULL;
+    const char *route = sr->r.route ? sr->r.route->pattern : "unmatched";
+    double seconds = (double)(now_ns() - sr->r.started_ns) / 1e9;
+    if (sr->responded) {
+        log_request(sr->r.correlation_id, sr->r.method, route, sr->r.status, seconds * 1e3);
+        metrics_observe_request(route, sr->r.method, sr->r.status, seconds);
+    }
+    request_free(sr);
+    atomic_fetch_sub(&st->in_flight, 1);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_msg(LOG_WARN, "libmicrohttpd: %s", msg);
+}
+
+const char *http_header(struct request *r, const char *name)
+{
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name) : NULL;
+}
+
+const char *http_query(struct request *r, const char *name)
+{
+    return r->conn ? MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name) : NULL;
+}
+
+const char *http_param(struct request *r, int index)
+{
+    return (index >= 0 && index < HTTP_PARAMS_MAX) ? r->params[index] : NULL;
+}
+
+/* body becomes the response; content_type is borrowed and must outlive the request (use a
+ * string literal). */
+static void respond_take(struct request *r, int status, const char *content_type, char *body,
+                         size_t len)
+{
+    free(r->response_body);
+    r->status = status;
+    r->content_type = content_type;
+    r->response_body = body;
+    r->response_len = len;
+}
+
+void http_respond_json(struct request *r, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    respond_take(r, status, "application/json", text, text ? strlen(text) : 0);
+}
+
+void http_respond_raw(struct request *r, int status, const char *content_type, const char *body,
+                      size_t len)
+{
+    char *copy = xmalloc(len + 1);
+    if (len)
+        memcpy(copy, body, len);
+    copy[len] = '\0';
+    respond_take(r, status, content_type, copy, len);
+}
+
+void http_add_header(struct request *r, const char *name, const char *value)
+{
+    if (r->header_count >= HTTP_HEADERS_MAX) {
+        log_msg(LOG_WARN, "response header %s dropped: more than %d headers", name,
+                HTTP_HEADERS_MAX);
+        return;
+    }
+    r->headers[r->header_count].name = xstrdup(name);
+    r->headers[r->header_count].value = xstrdup(value);
+    r->header_count++;
+}
+
+static struct MHD_Daemon *daemon_start(struct server_state *st)
+{
+    const struct server_options *o = st->o;
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)o->port)};
+    unsigned int flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    const struct sockaddr *addr = (const struct sockaddr *)&v4;
+    if (inet_pton(AF_INET, o->bind_address, &v4.sin_addr) != 1) {
+        if (inet_pton(AF_INET6, o->bind_address, &v6.sin6_addr) != 1)
+            return NULL;
+        addr = (const struct sockaddr *)&v6;
+        flags |= MHD_USE_IPv6;
+    }
+    /* The logger goes first so libmicrohttpd reports option errors through it too. A pool
+     * size of 0 or 1 draws a warning, so one thread means no pool option at all (the slot is
+     * then the end marker). */
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_SOCK_ADDR, 0, (void *)addr},
+        {MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s > 0 ? o->connection_timeout_s : 30,
+         NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, o->connection_limit > 0 ? o->connection_limit : 4096, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, st},
+        {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (o->threads <= 1)
+        opts[5].option = MHD_OPTION_END;
+    return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, access_handler, st,
+                            MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+}
+
+static void wait_drained(struct server_state *st, int timeout_ms)
+{
+    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+    while (atomic_load(&st->in_flight) > 0 && now_ns() < deadline) {
+        struct timespec pause = {.tv_nsec = 5 * 1000000};
+        nanosleep(&pause, NULL);
+    }
+    int left = atomic_load(&st->in_flight);
+    if (left > 0)
+        log_msg(LOG_WARN, "shutdown timeout: %d requests still in flight", left);
+}
+
+/* The signals stay blocked on return so a second SIGTERM during the caller's cleanup cannot
+ * kill the process before it exits 0. */
+enum err server_run(const struct server_options *o)
+{
+    struct server_state st = {.o = o};
+    st.api = tokens_parse(o->api_tokens);
+    st.read = tokens_parse(o->read_tokens);
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGINT);
+    /* Before the daemon starts, so every worker thread inherits the mask and sigwait below
+     * is the only taker. */
+    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    struct MHD_Daemon *d = daemon_start(&st);
+    if (!d) {
+        log_msg(LOG_ERROR, "cannot listen on %s port %d", o->bind_address, o->port);
+        tokens_free(&st.api);
+        tokens_free(&st.read);
+        return ERR_INTERNAL;
+    }
+    log_msg(LOG_INFO, "%s listening on %s port %d with %d threads", o->service_name,
+            o->bind_address, o->port, o->threads);
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    log_msg(LOG_INFO, "%s received, draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&st.stopping, true);
+    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    wait_drained(&st, o->shutdown_timeout_ms);
+    MHD_stop_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
+    tokens_free(&st.api);
+    tokens_free(&st.read);
+    log_msg(LOG_INFO, "stopped");
+    return ERR_OK;
+}
