@@ -15,7 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#define APPEND_ATTEMPTS 8 /* reload-and-decide rounds before answering 409 */
+#define APPEND_ATTEMPTS 16 /* reload-and-decide rounds before answering 409 */
+#define BACKOFF_CAP_US  20000
 #define IDEM_KEY_MAX    255
 
 static char *worker_conninfo;
@@ -257,8 +258,10 @@ static void run_with_retries(struct command_request *cr, const struct command *c
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
         if (attempt_once(cr, c) == ATTEMPT_DONE)
             return;
-        /* Jittered backoff so two writers on one hot stream stop colliding. */
-        struct timespec pause = {0, (long)(rand() % (250 * (attempt + 1))) * 1000L};
+        /* Jittered exponential backoff so writers on one hot stream stop colliding. */
+        long cap_us = 100L << (attempt < 8 ? attempt : 8);
+        cap_us = cap_us < BACKOFF_CAP_US ? cap_us : BACKOFF_CAP_US;
+        struct timespec pause = {0, (random() % cap_us) * 1000L};
         nanosleep(&pause, NULL);
     }
     respond_transient(cr, ERR_CONFLICT, "too many concurrent writers on this stream, retry");

@@ -22,13 +22,15 @@
     X(ERR_IDEM_BUSY, 409, "idempotency-in-progress", "a request with this key is in progress")     \
     X(ERR_PRECONDITION, 412, "precondition-failed", "stream version does not match If-Match")      \
     X(ERR_TOO_LARGE, 413, "payload-too-large", "request body over 64 KiB")                         \
-    X(ERR_MEDIA_TYPE, 415, "unsupported-media-type", "content type must be application/json")     \
+    X(ERR_MEDIA_TYPE, 415, "unsupported-media-type", "content type must be application/json")      \
     X(ERR_VALIDATION, 422, "validation-error", "invalid request")                                  \
-    X(ERR_IDEM_MISMATCH, 422, "idempotency-key-reused", "idempotency key used for another request") \
+    X(ERR_IDEM_MISMATCH, 422, "idempotency-key-reused",                                            \
+      "idempotency key used for another request")                                                  \
     X(ERR_INTERNAL, 500, "internal-error", "internal error")                                       \
     X(ERR_DB_DOWN, 503, "db-unavailable", "database unavailable")                                  \
     X(ERR_BEHIND, 503, "projection-behind", "read model has not reached the requested position")   \
-    X(ERR_BAD_EVENT, 500, "bad-event", "stored event cannot be decoded")
+    X(ERR_BAD_EVENT, 500, "bad-event", "stored event cannot be decoded")                           \
+    X(ERR_NOT_READY, 503, "not-ready", "service is not ready")
 
 enum err {
 #define ERR_ENUM(name, status, slug, title) name,

@@ -7,15 +7,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define ID_MAX        64  /* ids match ^[A-Za-z0-9_-]{1,64}$ */
-#define STREAM_ID_MAX 72  /* "account-" + ID_MAX */
-#define SKU_MAX       64
-#define TEXT_MAX      200 /* owner, carrier, tracking number, reason, reference */
-#define ITEMS_MAX     100
-#define QUANTITY_MAX  10000
+#define ID_MAX         64 /* ids match ^[A-Za-z0-9_-]{1,64}$ */
+#define STREAM_ID_MAX  72 /* "account-" + ID_MAX */
+#define SKU_MAX        64
+#define TEXT_MAX       200 /* owner, carrier, tracking number, reason, reference */
+#define ITEMS_MAX      100
+#define QUANTITY_MAX   10000
 #define UNIT_PRICE_MAX 1000000000LL
-#define MONEY_MAX     9007199254740991LL /* 2^53 - 1: the largest integer JSON keeps exactly */
-#define EVENTS_MAX    2                  /* events one command may emit */
+#define MONEY_MAX      9007199254740991LL /* 2^53 - 1: the largest integer JSON keeps exactly */
+#define EVENTS_MAX     2                  /* events one command may emit */
 
 struct order_item {
     char sku[SKU_MAX + 1];
@@ -103,7 +103,7 @@ struct event {
         struct ev_order_shipped order_shipped;
         struct ev_order_cancelled order_cancelled;
         struct ev_account_opened account_opened;
-        struct ev_funds funds; /* deposited, withdrawn */
+        struct ev_funds funds;       /* deposited, withdrawn */
         struct ev_transfer transfer; /* sent, received */
         struct ev_account_closed account_closed;
     } data;

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HTTP_BODY_MAX     (64 * 1024) /* the one request body cap */
-#define HTTP_PARAMS_MAX   2           /* {id} captures per route */
-#define HTTP_HEADERS_MAX  8           /* extra response headers */
+#define HTTP_BODY_MAX      (64 * 1024) /* the one request body cap */
+#define HTTP_PARAMS_MAX    2           /* {id} captures per route */
+#define HTTP_HEADERS_MAX   8           /* extra response headers */
 #define CORRELATION_ID_MAX 128
 
 struct request;
@@ -62,7 +62,7 @@ const char *http_param(struct request *r, int index);
 /* Responses. Each replaces any earlier response body; headers accumulate. */
 void http_respond_json(struct request *r, int status, json_t *body); /* steals body */
 void http_respond_raw(struct request *r, int status, const char *content_type, const char *body,
-                      size_t len); /* copies body */
+                      size_t len);                                            /* copies body */
 void http_add_header(struct request *r, const char *name, const char *value); /* copies */
 
 /* Renders a problem+json body (RFC 9457) for e and why (may be NULL); the caller frees it. */
@@ -77,12 +77,12 @@ struct server_options {
     int threads; /* worker pool size */
     const struct route *routes;
     size_t route_count;
-    int shutdown_timeout_ms;    /* how long requests in flight may take after SIGTERM */
-    int connection_timeout_s;   /* idle/slow connections are closed after this */
-    int connection_limit;       /* concurrent connections accepted */
-    const char *api_tokens;     /* comma-separated; when set, POSTs need a bearer token */
-    const char *read_tokens;    /* comma-separated; when set, GETs (but /healthz, /readyz,
-                                 * /metrics) need one of these or of api_tokens */
+    int shutdown_timeout_ms;  /* how long requests in flight may take after SIGTERM */
+    int connection_timeout_s; /* idle/slow connections are closed after this */
+    int connection_limit;     /* concurrent connections accepted */
+    const char *api_tokens;   /* comma-separated; when set, POSTs need a bearer token */
+    const char *read_tokens;  /* comma-separated; when set, GETs (but /healthz, /readyz,
+                               * /metrics) need one of these or of api_tokens */
 };
 
 /* Worker threads are libmicrohttpd's pool threads: a service keeps one database connection per

@@ -102,6 +102,29 @@ enum err store_ready(struct store *s)
     return ERR_OK;
 }
 
+/* Runs a read-only prepared statement. A connection that died while idle (a database restart)
+ * fails on first use; a read is safe to repeat, so it gets one retry on a fresh connection. */
+static enum err exec_read(struct store *s, enum stmt id, const char *const *params, PGresult **out)
+{
+    *out = NULL;
+    for (int attempt = 0;; attempt++) {
+        bool was_connected = s->conn != NULL;
+        enum err rc = store_ready(s);
+        if (rc != ERR_OK)
+            return rc;
+        PGresult *r = PQexecPrepared(s->conn, statements[id].name, statements[id].nparams, params,
+                                     NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            *out = r;
+            return ERR_OK;
+        }
+        rc = store_error(s, r, statements[id].name);
+        PQclear(r);
+        if (rc != ERR_DB_DOWN || !was_connected || attempt > 0)
+            return rc;
+    }
+}
+
 /* "{"a","b"}": ids are validated ([A-Za-z0-9_-] after a fixed prefix), so quoting is enough. */
 static char *text_array_literal(const char ids[][STREAM_ID_MAX + 1], int n)
 {
@@ -135,19 +158,16 @@ static enum err row_to_event(PGresult *r, int row, struct event *e, struct err_d
     return rc;
 }
 
-static enum err load_once(struct store *s, const char *ids_literal, store_event_fn fn, void *ctx,
-                          struct err_detail *why)
+enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+                            store_event_fn fn, void *ctx, struct err_detail *why)
 {
-    enum err rc = store_ready(s);
+    char *literal = text_array_literal(ids, n);
+    const char *params[] = {literal};
+    PGresult *r;
+    enum err rc = exec_read(s, STMT_LOAD, params, &r);
+    free(literal);
     if (rc != ERR_OK)
         return rc;
-    const char *params[] = {ids_literal};
-    PGresult *r = PQexecPrepared(s->conn, statements[STMT_LOAD].name, 1, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = store_error(s, r, "load streams");
-        PQclear(r);
-        return rc;
-    }
     struct event *e = xmalloc(sizeof *e);
     for (int i = 0; i < PQntuples(r) && rc == ERR_OK; i++) {
         rc = row_to_event(r, i, e, why);
@@ -156,20 +176,6 @@ static enum err load_once(struct store *s, const char *ids_literal, store_event_
     }
     free(e);
     PQclear(r);
-    return rc;
-}
-
-enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
-                            store_event_fn fn, void *ctx, struct err_detail *why)
-{
-    char *literal = text_array_literal(ids, n);
-    bool was_connected = s->conn != NULL;
-    enum err rc = load_once(s, literal, fn, ctx, why);
-    /* A connection that died while idle (a database restart) fails on first use; a load is a
-     * read, so one retry on a fresh connection is safe. */
-    if (rc == ERR_DB_DOWN && was_connected)
-        rc = load_once(s, literal, fn, ctx, why);
-    free(literal);
     return rc;
 }
 
@@ -182,17 +188,11 @@ enum err store_idem_lookup(struct store *s, const char *key, const char *request
                            struct stored_response *out, bool *found)
 {
     *found = false;
-    enum err rc = store_ready(s);
+    const char *params[] = {key, request_text};
+    PGresult *r;
+    enum err rc = exec_read(s, STMT_IDEM_LOOKUP, params, &r);
     if (rc != ERR_OK)
         return rc;
-    const char *params[] = {key, request_text};
-    PGresult *r =
-        PQexecPrepared(s->conn, statements[STMT_IDEM_LOOKUP].name, 2, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = store_error(s, r, "idempotency lookup");
-        PQclear(r);
-        return rc;
-    }
     if (PQntuples(r) == 1) {
         *found = true;
         out->same_request = strcmp(PQgetvalue(r, 0, 0), "t") == 0;

@@ -441,30 +441,34 @@ static void sample_order_event(struct event *e)
     struct ev_order_placed *p = &e->data.order_placed;
     switch (e->type) {
     case EV_ORDER_PLACED:
-        strcpy(p->order_id, "o-1");
-        strcpy(p->customer_id, "c-1");
-        strcpy(p->currency, "EUR");
+        snprintf(p->order_id, sizeof p->order_id, "%s", "o-1");
+        snprintf(p->customer_id, sizeof p->customer_id, "%s", "c-1");
+        snprintf(p->currency, sizeof p->currency, "%s", "EUR");
         p->item_count = 2;
-        strcpy(p->items[0].sku, "A");
+        snprintf(p->items[0].sku, sizeof p->items[0].sku, "%s", "A");
         p->items[0].quantity = 3;
         p->items[0].unit_price_cents = 1000000000;
-        strcpy(p->items[1].sku, "Zoë");
+        snprintf(p->items[1].sku, sizeof p->items[1].sku, "%s", "Zoë");
         p->items[1].quantity = 10000;
         p->total_cents = 3000000000LL;
         break;
     case EV_ORDER_PAID:
-        strcpy(e->data.order_paid.order_id, "o-1");
-        strcpy(e->data.order_paid.account_id, "a-1");
+        snprintf(e->data.order_paid.order_id, sizeof e->data.order_paid.order_id, "%s", "o-1");
+        snprintf(e->data.order_paid.account_id, sizeof e->data.order_paid.account_id, "%s", "a-1");
         e->data.order_paid.amount_cents = MONEY_MAX;
         break;
     case EV_ORDER_SHIPPED:
-        strcpy(e->data.order_shipped.order_id, "o-1");
-        strcpy(e->data.order_shipped.carrier, "UPS");
-        strcpy(e->data.order_shipped.tracking_number, "1Z 999");
+        snprintf(e->data.order_shipped.order_id, sizeof e->data.order_shipped.order_id, "%s",
+                 "o-1");
+        snprintf(e->data.order_shipped.carrier, sizeof e->data.order_shipped.carrier, "%s", "UPS");
+        snprintf(e->data.order_shipped.tracking_number,
+                 sizeof e->data.order_shipped.tracking_number, "%s", "1Z 999");
         break;
     default:
-        strcpy(e->data.order_cancelled.order_id, "o-1");
-        strcpy(e->data.order_cancelled.reason, "out of stock");
+        snprintf(e->data.order_cancelled.order_id, sizeof e->data.order_cancelled.order_id, "%s",
+                 "o-1");
+        snprintf(e->data.order_cancelled.reason, sizeof e->data.order_cancelled.reason, "%s",
+                 "out of stock");
         e->data.order_cancelled.refunded_cents = 77;
         break;
     }
@@ -474,26 +478,32 @@ static void sample_account_event(struct event *e)
 {
     switch (e->type) {
     case EV_ACCOUNT_OPENED:
-        strcpy(e->data.account_opened.account_id, "a-1");
-        strcpy(e->data.account_opened.owner, "Åsa");
-        strcpy(e->data.account_opened.currency, "SEK");
+        snprintf(e->data.account_opened.account_id, sizeof e->data.account_opened.account_id, "%s",
+                 "a-1");
+        snprintf(e->data.account_opened.owner, sizeof e->data.account_opened.owner, "%s", "Åsa");
+        snprintf(e->data.account_opened.currency, sizeof e->data.account_opened.currency, "%s",
+                 "SEK");
         e->data.account_opened.overdraft_limit_cents = 500;
         break;
     case EV_FUNDS_DEPOSITED:
     case EV_FUNDS_WITHDRAWN:
-        strcpy(e->data.funds.account_id, "a-1");
+        snprintf(e->data.funds.account_id, sizeof e->data.funds.account_id, "%s", "a-1");
         e->data.funds.amount_cents = 123456789012LL;
-        strcpy(e->data.funds.reference, e->type == EV_FUNDS_DEPOSITED ? "refund:o-1" : "");
+        snprintf(e->data.funds.reference, sizeof e->data.funds.reference, "%s",
+                 e->type == EV_FUNDS_DEPOSITED ? "refund:o-1" : "");
         break;
     case EV_TRANSFER_SENT:
     case EV_TRANSFER_RECEIVED:
-        strcpy(e->data.transfer.transfer_id, "t-1");
-        strcpy(e->data.transfer.from_account_id, "a-1");
-        strcpy(e->data.transfer.to_account_id, "a-2");
+        snprintf(e->data.transfer.transfer_id, sizeof e->data.transfer.transfer_id, "%s", "t-1");
+        snprintf(e->data.transfer.from_account_id, sizeof e->data.transfer.from_account_id, "%s",
+                 "a-1");
+        snprintf(e->data.transfer.to_account_id, sizeof e->data.transfer.to_account_id, "%s",
+                 "a-2");
         e->data.transfer.amount_cents = 1;
         break;
     default:
-        strcpy(e->data.account_closed.account_id, "a-1");
+        snprintf(e->data.account_closed.account_id, sizeof e->data.account_closed.account_id, "%s",
+                 "a-1");
         break;
     }
 }
@@ -620,11 +630,11 @@ START_TEST(test_order_view)
     char keys[512];
     s.status = ORDER_PLACED;
     s.version = 1;
-    strcpy(s.order_id, "o-1");
-    strcpy(s.customer_id, "c-1");
-    strcpy(s.currency, "EUR");
+    snprintf(s.order_id, sizeof s.order_id, "%s", "o-1");
+    snprintf(s.customer_id, sizeof s.customer_id, "%s", "c-1");
+    snprintf(s.currency, sizeof s.currency, "%s", "EUR");
     s.item_count = 1;
-    strcpy(s.items[0].sku, "A");
+    snprintf(s.items[0].sku, sizeof s.items[0].sku, "%s", "A");
     s.items[0].quantity = 2;
     s.items[0].unit_price_cents = 150;
     s.total_cents = 300;
@@ -650,8 +660,8 @@ START_TEST(test_order_view)
     json_decref(v);
 
     s.status = ORDER_SHIPPED;
-    strcpy(s.account_id, "a-1");
-    strcpy(s.carrier, "DHL");
+    snprintf(s.account_id, sizeof s.account_id, "%s", "a-1");
+    snprintf(s.carrier, sizeof s.carrier, "%s", "DHL");
     v = order_view_json(&s);
     ck_assert_str_eq(json_string_value(json_object_get(v, "status")), "shipped");
     ck_assert_str_eq(json_string_value(json_object_get(v, "account_id")), "a-1");
@@ -666,9 +676,9 @@ START_TEST(test_account_view)
     char keys[512];
     s.status = ACCOUNT_CLOSED;
     s.version = 4;
-    strcpy(s.account_id, "a-1");
-    strcpy(s.owner, "Åsa");
-    strcpy(s.currency, "SEK");
+    snprintf(s.account_id, sizeof s.account_id, "%s", "a-1");
+    snprintf(s.owner, sizeof s.owner, "%s", "Åsa");
+    snprintf(s.currency, sizeof s.currency, "%s", "SEK");
     s.balance_cents = -250;
     s.overdraft_limit_cents = 500;
     s.opened_at_ms = 0;

@@ -1,0 +1,63 @@
+# Shell functions shared by scripts/run and scripts/test: Debian packages, meson builds, output.
+# Sourced, never run; callers set -euo pipefail.
+# shellcheck shell=bash
+
+ORDERLY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# What a fresh Debian 12 needs to build and run orderly.
+# shellcheck disable=SC2034 # used by the scripts that source this file
+ORDERLY_RUN_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libjansson-dev
+    libpq-dev check postgresql curl python3)
+# Extra tools the test suites use.
+# shellcheck disable=SC2034
+ORDERLY_TEST_PACKAGES=(valgrind clang-format)
+
+orderly_say() {
+    printf '==> %s\n' "$*" >&2
+}
+
+orderly_installed() {
+    dpkg -s "$1" 2>/dev/null | grep -q '^Status: install ok installed'
+}
+
+# Installs only the packages that are missing (apt-get update first, once).
+orderly_ensure_packages() {
+    local missing=() p
+    command -v dpkg >/dev/null || { orderly_say "no dpkg: install $* yourself"; return 0; }
+    for p in "$@"; do
+        orderly_installed "$p" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if ! command -v sudo >/dev/null; then
+            orderly_say "missing packages: ${missing[*]} (run as root to install them)"
+            return 1
+        fi
+        sudo=(sudo)
+    fi
+    orderly_say "installing ${missing[*]}"
+    "${sudo[@]}" apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}"
+}
+
+# orderly_abs DIR: DIR made absolute against the repo.
+orderly_abs() {
+    case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s\n' "$ORDERLY_REPO/$1" ;;
+    esac
+}
+
+# orderly_build DIR [meson options...]: configures DIR once (relative to the repo), then ninja.
+# -k 0 builds every target it can, so one broken binary does not hide the others' tests.
+orderly_build() {
+    local dir
+    dir="$(orderly_abs "$1")"
+    shift
+    if [ ! -f "$dir/build.ninja" ]; then
+        meson setup "$dir" "$ORDERLY_REPO" "$@" >&2 || return 1
+    fi
+    ninja -C "$dir" -k 0 >&2
+}
