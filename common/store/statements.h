@@ -14,7 +14,7 @@ struct statement {
 static const struct statement statements[STMT__COUNT] = {
     [STMT_LOAD] = {"load_streams",
                    "SELECT stream_id, stream_version, position, type, schema_version, data::text,"
-                   " (extract(epoch FROM recorded_at) * 1000)::bigint"
+                   " floor(extract(epoch FROM recorded_at) * 1000)::bigint"
                    " FROM events WHERE stream_id = ANY($1::text[])"
                    " ORDER BY stream_id, stream_version",
                    1},

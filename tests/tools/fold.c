@@ -49,7 +49,10 @@ static struct slot *fold_slot(struct fold *f, const char *stream_id)
     json_t *at = json_object_get(f->index, stream_id);
     if (at)
         return &f->slots[json_integer_value(at)];
-    f->slots = xrealloc(f->slots, (f->count + 1) * sizeof *f->slots);
+    if (f->count == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 64;
+        f->slots = xrealloc(f->slots, f->cap * sizeof *f->slots);
+    }
     memset(&f->slots[f->count], 0, sizeof f->slots[0]);
     json_object_set_new(f->index, stream_id, json_integer((json_int_t)f->count));
     return &f->slots[f->count++];
@@ -76,7 +79,7 @@ int main(void)
     size_t cap = 0;
     struct event *e = xmalloc(sizeof *e);
     long lineno = 0;
-    struct fold f = {json_object(), NULL, 0};
+    struct fold f = {json_object(), NULL, 0, 0};
     while (getline(&line, &cap, stdin) > 0) {
         lineno++;
         if (line[0] == '\n')
