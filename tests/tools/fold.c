@@ -42,6 +42,7 @@ struct fold {
         struct account_state account;
     } * slots;
     size_t count;
+    size_t cap;
 };
 
 static struct slot *fold_slot(struct fold *f, const char *stream_id)
