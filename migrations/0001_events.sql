@@ -31,10 +31,12 @@ CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION events_refuse_change();
 
 -- Positions become visible out of order when transactions commit out of order. Readers find a
--- safe horizon: they read the sequence's last value L, then a snapshot's xmax X; once every
--- transaction below X has ended (a later snapshot's xmin >= X), no position <= L can still
--- appear. That needs every transaction holding a position to have an xid when it takes it, so
--- the xid is assigned before the statement computes any position (see docs/projector.md).
+-- safe horizon: they read the sequence's last value L, then take a fresh xid N with
+-- pg_current_xact_id(); once a later snapshot's xmin reaches N, every transaction that could
+-- hold a position <= L has ended. (A snapshot's xmax would not do: an in-flight transaction
+-- may hold an xid at or above it.) That needs every transaction holding a position to have an
+-- xid when it takes it, so the xid is assigned before the statement computes any position
+-- (see docs/projector.md).
 CREATE FUNCTION events_assign_xid() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM pg_current_xact_id();

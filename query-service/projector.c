@@ -1,2 +1,421 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* The projector thread: one libpq session that leads by advisory lock, finds the safe horizon
+ * (see docs/projector.md), applies batches below it, and publishes its progress. */
+#include "projector.h"
+
+#include "http/http.h"
+#include "log.h"
+#include "project_batch.h"
+#include "readmodel.h"
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH_MAX      1000
+#define WAKE_MS        250 /* fallback timer: notifications are lost while disconnected */
+#define LOCK_RETRY_MS  1000
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define CANDIDATES_MAX 4096
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t advanced;
+    struct projector_progress p;
+} pub = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static pthread_t thread;
+static bool thread_started;
+static atomic_bool stopping;
+static const char *db_url;
+
+/* (L, N): the sequence's last value L, then an xid N assigned after L was read. */
+struct candidate {
+    int64_t last;
+    uint64_t xid;
+};
+
+struct session {
+    PGconn *c;
+    bool leader;
+    bool failed; /* this leader met an event it cannot project */
+    int64_t checkpoint;
+    int64_t horizon;
+    int64_t head;
+    int ncand;
+    struct candidate cand[CANDIDATES_MAX];
+    int64_t next_lock_try_ms;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void publish(int64_t position, int64_t head, enum projector_status st, const char *error)
+{
+    pthread_mutex_lock(&pub.mu);
+    pub.p.position = position;
+    pub.p.head = head > position ? head : position;
+    pub.p.status = st;
+    if (error)
+        snprintf(pub.p.error, sizeof pub.p.error, "%s", error);
+    else if (st != PROJECTOR_FAILED)
+        pub.p.error[0] = '\0';
+    pthread_cond_broadcast(&pub.advanced);
+    pthread_mutex_unlock(&pub.mu);
+}
+
+static void publish_status(enum projector_status st)
+{
+    pthread_mutex_lock(&pub.mu);
+    pub.p.status = st;
+    pthread_cond_broadcast(&pub.advanced);
+    pthread_mutex_unlock(&pub.mu);
+}
+
+/* Runs a statement that returns one row; copies up to three text columns. */
+static bool query_row(PGconn *c, enum stmt st, const char *const *params, char out[][32], int cols)
+{
+    PGresult *res = readmodel_exec(c, st, params);
+    bool ok = readmodel_ok(c, st, res) && PQntuples(res) == 1 && PQnfields(res) >= cols;
+    for (int i = 0; ok && i < cols; i++)
+        snprintf(out[i], 32, "%s", PQgetvalue(res, 0, i));
+    PQclear(res);
+    return ok;
+}
+
+static bool load_checkpoint(struct session *s, char *status, size_t status_len, char *error,
+                            size_t error_len)
+{
+    PGresult *res = readmodel_exec(s->c, ST_PROJ_LOAD, NULL);
+    bool ok = readmodel_ok(s->c, ST_PROJ_LOAD, res) && PQntuples(res) == 1;
+    if (ok) {
+        s->checkpoint = readmodel_int(res, 0, 0);
+        snprintf(status, status_len, "%s", PQgetvalue(res, 0, 1));
+        snprintf(error, error_len, "%s", PQgetvalue(res, 0, 2));
+    } else if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+        log_msg(LOG_ERROR, "projector: no 'read_model' row in projections (migrations run?)");
+    }
+    PQclear(res);
+    return ok;
+}
+
+static bool open_session(struct session *s)
+{
+    char err[512];
+    s->c = readmodel_connect(db_url, err, sizeof err);
+    if (!s->c) {
+        log_msg(LOG_WARN, "projector: cannot connect: %s", err);
+        return false;
+    }
+    if (!readmodel_command(s->c, "LISTEN orderly_events") ||
+        !readmodel_command(s->c, "LISTEN orderly_projection")) {
+        PQfinish(s->c);
+        s->c = NULL;
+        return false;
+    }
+    s->leader = false;
+    s->failed = false;
+    s->ncand = 0;
+    s->horizon = 0;
+    s->next_lock_try_ms = 0;
+    log_msg(LOG_INFO, "projector: connected");
+    return true;
+}
+
+static void close_session(struct session *s)
+{
+    if (s->leader)
+        log_msg(LOG_WARN, "projector: lost the database session; leadership released");
+    PQfinish(s->c);
+    s->c = NULL;
+    s->leader = false;
+}
+
+/* Leadership: the lock lives as long as the session; a new leader reloads the checkpoint and
+ * clears an earlier failure so that a fixed deployment retries the event. */
+static bool try_lead(struct session *s)
+{
+    char row[1][32];
+    s->next_lock_try_ms = now_ms() + LOCK_RETRY_MS;
+    if (!query_row(s->c, ST_TRY_LOCK, NULL, row, 1))
+        return false;
+    if (strcmp(row[0], "t") != 0)
+        return true;
+    PGresult *res = readmodel_exec(s->c, ST_PROJ_RUNNING, NULL);
+    bool ok = readmodel_ok(s->c, ST_PROJ_RUNNING, res);
+    PQclear(res);
+    char status[32], error[256];
+    if (!ok || !load_checkpoint(s, status, sizeof status, error, sizeof error))
+        return false;
+    s->leader = true;
+    log_msg(LOG_INFO, "projector: leader from position %" PRId64, s->checkpoint);
+    publish(s->checkpoint, s->head, PROJECTOR_LEADER, NULL);
+    return true;
+}
+
+/* One horizon step (docs/projector.md): read L; when it is new, take an xid N in a later
+ * statement, so every transaction holding a position <= L has an xid below N; candidate (L, N)
+ * settles once a snapshot's xmin reaches N. A snapshot's xmax would not do: it is only
+ * latestCompletedXid + 1, and a running transaction may hold an xid at or above it. */
+static bool advance_horizon(struct session *s)
+{
+    char seq[1][32], snap[2][32];
+    if (!query_row(s->c, ST_SEQ_LAST, NULL, seq, 1))
+        return false;
+    int64_t last = strtoll(seq[0], NULL, 10);
+    if (last > s->head)
+        s->head = last;
+    /* A candidate with a last value no higher than the previous one's settles no sooner. */
+    bool fresh = last > s->horizon && (s->ncand == 0 || last > s->cand[s->ncand - 1].last) &&
+                 s->ncand < CANDIDATES_MAX;
+    if (fresh ? !query_row(s->c, ST_XID_SNAPSHOT, NULL, snap, 2)
+              : !query_row(s->c, ST_SNAPSHOT, NULL, &snap[1], 1))
+        return false;
+    uint64_t xmin = strtoull(snap[1], NULL, 10);
+    if (fresh)
+        s->cand[s->ncand++] = (struct candidate){last, strtoull(snap[0], NULL, 10)};
+    int kept = 0;
+    for (int i = 0; i < s->ncand; i++) {
+        if (s->cand[i].xid <= xmin) {
+            if (s->cand[i].last > s->horizon)
+                s->horizon = s->cand[i].last;
+        } else {
+            s->cand[kept++] = s->cand[i];
+        }
+    }
+    s->ncand = kept;
+    return true;
+}
+
+static void fail_projection(struct session *s, const char *why)
+{
+    log_msg(LOG_ERROR, "projector: stopped at position %" PRId64 ": %s", s->checkpoint, why);
+    const char *params[] = {why};
+    PGresult *res = readmodel_exec(s->c, ST_PROJ_FAIL, params);
+    (void)readmodel_ok(s->c, ST_PROJ_FAIL, res);
+    PQclear(res);
+    s->failed = true;
+    publish(s->checkpoint, s->head, PROJECTOR_FAILED, why);
+}
+
+/* Applies the next batch below the horizon; *more when it was full. */
+static bool project_once(struct session *s, bool *more)
+{
+    char from[24], to[24], limit[24];
+    snprintf(from, sizeof from, "%" PRId64, s->checkpoint);
+    snprintf(to, sizeof to, "%" PRId64, s->horizon);
+    snprintf(limit, sizeof limit, "%d", BATCH_MAX);
+    const char *params[] = {from, to, limit};
+    PGresult *res = readmodel_exec(s->c, ST_PROJ_EVENTS, params);
+    if (!readmodel_ok(s->c, ST_PROJ_EVENTS, res)) {
+        PQclear(res);
+        return false;
+    }
+    int n = PQntuples(res);
+    *more = n == BATCH_MAX;
+    int64_t target = *more ? readmodel_int(res, n - 1, EV_COL_POSITION) : s->horizon;
+    struct err_detail why = {0};
+    enum err rc = batch_apply(s->c, res, s->checkpoint, target, &why);
+    PQclear(res);
+    if (rc == ERR_OK) {
+        s->checkpoint = target;
+        publish(s->checkpoint, s->head, PROJECTOR_LEADER, NULL);
+    } else if (rc == ERR_BAD_EVENT) {
+        *more = false;
+        fail_projection(s, why.detail);
+    } else if (rc == ERR_CONFLICT) {
+        char status[32], error[256];
+        log_msg(LOG_WARN, "projector: checkpoint moved by someone else; reloading");
+        return load_checkpoint(s, status, sizeof status, error, sizeof error);
+    }
+    return rc != ERR_DB_DOWN;
+}
+
+/* Standby (or stopped by a failure): follow the table so handlers can wait on it. */
+static bool follow(struct session *s)
+{
+    char status[32], error[256], seq[1][32];
+    if (!load_checkpoint(s, status, sizeof status, error, sizeof error) ||
+        !query_row(s->c, ST_SEQ_LAST, NULL, seq, 1))
+        return false;
+    int64_t last = strtoll(seq[0], NULL, 10);
+    if (last > s->head)
+        s->head = last;
+    bool failed = strcmp(status, "failed") == 0;
+    if (s->failed && !failed) {
+        log_msg(LOG_INFO, "projector: failure cleared in the table; retrying");
+        s->failed = false;
+        return true;
+    }
+    enum projector_status st = failed      ? PROJECTOR_FAILED
+                               : s->leader ? PROJECTOR_LEADER
+                                           : PROJECTOR_STANDBY;
+    publish(s->checkpoint, s->head, st, failed ? error : NULL);
+    return true;
+}
+
+static bool step(struct session *s, bool *more)
+{
+    *more = false;
+    if (!s->leader && now_ms() >= s->next_lock_try_ms && !try_lead(s))
+        return false;
+    if (!s->leader || s->failed)
+        return follow(s);
+    if (!advance_horizon(s))
+        return false;
+    if (s->horizon > s->checkpoint)
+        return project_once(s, more);
+    publish(s->checkpoint, s->head, PROJECTOR_LEADER, NULL);
+    return true;
+}
+
+/* Sleeps until a notification, the fallback timer or stop; false if the session broke. */
+static bool wait_wakeup(struct session *s)
+{
+    struct pollfd pfd = {.fd = PQsocket(s->c), .events = POLLIN};
+    if (pfd.fd < 0)
+        return false;
+    if (poll(&pfd, 1, WAKE_MS) < 0 && errno != EINTR)
+        return false;
+    if (!PQconsumeInput(s->c))
+        return false;
+    PGnotify *n;
+    while ((n = PQnotifies(s->c)) != NULL)
+        PQfreemem(n);
+    return PQstatus(s->c) == CONNECTION_OK;
+}
+
+static void sleep_ms(int ms)
+{
+    for (int slept = 0; slept < ms && !atomic_load(&stopping); slept += 50)
+        nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL);
+}
+
+static void *projector_main(void *arg)
+{
+    struct session *s = arg;
+    int backoff_ms = BACKOFF_MIN_MS;
+    while (!atomic_load(&stopping)) {
+        if (!s->c && !open_session(s)) {
+            publish_status(PROJECTOR_DISCONNECTED);
+            sleep_ms(backoff_ms);
+            backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
+            continue;
+        }
+        bool more;
+        if (!step(s, &more) || (!more && !wait_wakeup(s))) {
+            close_session(s);
+            publish_status(PROJECTOR_DISCONNECTED);
+            continue;
+        }
+        backoff_ms = BACKOFF_MIN_MS;
+    }
+    if (s->c)
+        PQfinish(s->c);
+    free(s);
+    return NULL;
+}
+
+bool projector_start(const char *database_url)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pub.advanced, &attr);
+    pthread_condattr_destroy(&attr);
+    db_url = database_url;
+    struct session *s = calloc(1, sizeof *s);
+    if (!s || pthread_create(&thread, NULL, projector_main, s) != 0) {
+        free(s);
+        return false;
+    }
+    thread_started = true;
+    return true;
+}
+
+void projector_stop(void)
+{
+    if (!thread_started)
+        return;
+    atomic_store(&stopping, true);
+    pthread_join(thread, NULL);
+    thread_started = false;
+    publish_status(PROJECTOR_STARTING);
+}
+
+void projector_progress(struct projector_progress *out)
+{
+    pthread_mutex_lock(&pub.mu);
+    *out = pub.p;
+    pthread_mutex_unlock(&pub.mu);
+}
+
+const char *projector_status_name(enum projector_status s)
+{
+    static const char *const names[] = {"starting", "leader", "standby", "failed", "disconnected"};
+    return names[s];
+}
+
+bool projector_running(void)
+{
+    struct projector_progress p;
+    projector_progress(&p);
+    return p.status == PROJECTOR_LEADER || p.status == PROJECTOR_STANDBY;
+}
+
+bool projector_wait(int64_t min_position, int timeout_ms, int64_t *position)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pub.mu);
+    while (pub.p.position < min_position && pub.p.status != PROJECTOR_FAILED) {
+        if (pthread_cond_timedwait(&pub.advanced, &pub.mu, &deadline) == ETIMEDOUT)
+            break;
+    }
+    bool reached = pub.p.position >= min_position;
+    *position = pub.p.position;
+    pthread_mutex_unlock(&pub.mu);
+    return reached;
+}
+
+void projector_metrics(void *buf)
+{
+    struct projector_progress p;
+    projector_progress(&p);
+    int64_t lag = p.head > p.position ? p.head - p.position : 0;
+    metrics_printf(buf,
+                   "# HELP orderly_projection_position last position applied to the "
+                   "read model\n# TYPE orderly_projection_position gauge\n"
+                   "orderly_projection_position %" PRId64 "\n",
+                   p.position);
+    metrics_printf(buf,
+                   "# HELP orderly_projection_head highest event position seen\n"
+                   "# TYPE orderly_projection_head gauge\n"
+                   "orderly_projection_head %" PRId64 "\n",
+                   p.head);
+    metrics_printf(buf,
+                   "# HELP orderly_projection_lag_events head minus position\n"
+                   "# TYPE orderly_projection_lag_events gauge\n"
+                   "orderly_projection_lag_events %" PRId64 "\n",
+                   lag);
+    metrics_printf(buf,
+                   "# HELP orderly_projection_failed 1 when the projection stopped on "
+                   "an event\n# TYPE orderly_projection_failed gauge\n"
+                   "orderly_projection_failed %d\n",
+                   p.status == PROJECTOR_FAILED);
+}

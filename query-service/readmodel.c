@@ -1,2 +1,187 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* The query service's libpq layer: opening connections with every statement prepared, running
+ * them, and decoding rows of the read tables and of `events` into domain structs. */
+#include "readmodel.h"
+
+#include "codec/codec.h"
+#include "log.h"
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct statement {
+    const char *name;
+    int nparams;
+    const char *sql;
+};
+
+static const struct statement statements[ST__COUNT] = {
+#define ST_ROW(id, n, text) [id] = {#id, n, text},
+    STATEMENT_TABLE(ST_ROW)
+#undef ST_ROW
+};
+
+const char *readmodel_stmt_name(enum stmt id)
+{
+    return statements[id].name;
+}
+
+static bool prepare_all(PGconn *c, char *err, size_t err_len)
+{
+    for (int i = 0; i < ST__COUNT; i++) {
+        PGresult *res =
+            PQprepare(c, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            snprintf(err, err_len, "prepare %s: %s", statements[i].name, PQerrorMessage(c));
+        PQclear(res);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+PGconn *readmodel_connect(const char *database_url, char *err, size_t err_len)
+{
+    /* Later keywords win: the URL may set connect_timeout, but not our application_name. */
+    const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
+    const char *vals[] = {"5", database_url, "orderly-query", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, err_len, "%s", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    if (!prepare_all(c, err, err_len)) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+PGresult *readmodel_exec(PGconn *c, enum stmt id, const char *const *params)
+{
+    return PQexecPrepared(c, statements[id].name, statements[id].nparams, params, NULL, NULL, 0);
+}
+
+bool readmodel_ok(PGconn *c, enum stmt id, const PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return true;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    log_msg(LOG_ERROR, "statement %s failed (sqlstate %s): %s", statements[id].name,
+            state ? state : "none", PQerrorMessage(c));
+    return false;
+}
+
+bool readmodel_command(PGconn *c, const char *sql)
+{
+    PGresult *res = PQexec(c, sql);
+    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        log_msg(LOG_ERROR, "%s failed: %s", sql, PQerrorMessage(c));
+    PQclear(res);
+    return ok;
+}
+
+int64_t readmodel_int(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return 0;
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void copy_col(char *dst, size_t cap, const PGresult *res, int row, int col)
+{
+    snprintf(dst, cap, "%s", PQgetvalue(res, row, col));
+}
+
+/* Items are stored as the contract's [{sku, quantity, unit_price_cents}]. */
+static void items_from_text(struct order_state *s, const char *text)
+{
+    json_t *arr = json_loads(text, 0, NULL);
+    size_t i;
+    json_t *it;
+    s->item_count = 0;
+    json_array_foreach(arr, i, it)
+    {
+        if (s->item_count == ITEMS_MAX)
+            break;
+        struct order_item *dst = &s->items[s->item_count++];
+        const char *sku = json_string_value(json_object_get(it, "sku"));
+        snprintf(dst->sku, sizeof dst->sku, "%s", sku ? sku : "");
+        dst->quantity = json_integer_value(json_object_get(it, "quantity"));
+        dst->unit_price_cents = json_integer_value(json_object_get(it, "unit_price_cents"));
+    }
+    json_decref(arr);
+}
+
+static enum order_status order_status_parse(const char *s)
+{
+    for (int st = ORDER_PLACED; st <= ORDER_CANCELLED; st++)
+        if (strcmp(s, order_status_name((enum order_status)st)) == 0)
+            return (enum order_status)st;
+    return ORDER_NONE;
+}
+
+void readmodel_order_row(const PGresult *res, int row, struct order_state *s, int64_t *position)
+{
+    memset(s, 0, sizeof *s);
+    copy_col(s->order_id, sizeof s->order_id, res, row, 0);
+    copy_col(s->customer_id, sizeof s->customer_id, res, row, 1);
+    s->status = order_status_parse(PQgetvalue(res, row, 2));
+    copy_col(s->currency, sizeof s->currency, res, row, 3);
+    items_from_text(s, PQgetvalue(res, row, 4));
+    s->total_cents = readmodel_int(res, row, 5);
+    s->paid_cents = readmodel_int(res, row, 6);
+    s->refunded_cents = readmodel_int(res, row, 7);
+    copy_col(s->account_id, sizeof s->account_id, res, row, 8);
+    copy_col(s->carrier, sizeof s->carrier, res, row, 9);
+    copy_col(s->tracking_number, sizeof s->tracking_number, res, row, 10);
+    copy_col(s->cancel_reason, sizeof s->cancel_reason, res, row, 11);
+    s->placed_at_ms = readmodel_int(res, row, 12);
+    s->updated_at_ms = readmodel_int(res, row, 13);
+    s->version = readmodel_int(res, row, 14);
+    *position = readmodel_int(res, row, 15);
+}
+
+void readmodel_account_row(const PGresult *res, int row, struct account_state *s, int64_t *position)
+{
+    memset(s, 0, sizeof *s);
+    copy_col(s->account_id, sizeof s->account_id, res, row, 0);
+    copy_col(s->owner, sizeof s->owner, res, row, 1);
+    copy_col(s->currency, sizeof s->currency, res, row, 2);
+    s->balance_cents = readmodel_int(res, row, 3);
+    s->overdraft_limit_cents = readmodel_int(res, row, 4);
+    s->status = strcmp(PQgetvalue(res, row, 5), "closed") == 0 ? ACCOUNT_CLOSED : ACCOUNT_OPEN;
+    s->opened_at_ms = readmodel_int(res, row, 6);
+    s->updated_at_ms = readmodel_int(res, row, 7);
+    s->version = readmodel_int(res, row, 8);
+    *position = readmodel_int(res, row, 9);
+}
+
+enum err readmodel_event_row(const PGresult *res, int row, struct event *e, struct err_detail *why)
+{
+    int64_t pos = readmodel_int(res, row, EV_COL_POSITION);
+    const char *type = PQgetvalue(res, row, EV_COL_TYPE);
+    const char *stream = PQgetvalue(res, row, EV_COL_STREAM);
+    memset(e, 0, sizeof *e);
+    if (!event_type_parse(type, &e->type))
+        return err_set(why, ERR_BAD_EVENT, "event %" PRId64 ": unknown type \"%.64s\"", pos, type);
+    if (strlen(stream) > STREAM_ID_MAX)
+        return err_set(why, ERR_BAD_EVENT, "event %" PRId64 ": stream id too long", pos);
+    snprintf(e->stream_id, sizeof e->stream_id, "%s", stream);
+    e->stream_version = readmodel_int(res, row, EV_COL_VERSION);
+    e->position = pos;
+    e->recorded_at_ms = readmodel_int(res, row, EV_COL_RECORDED_MS);
+    json_t *data = json_loads(PQgetvalue(res, row, EV_COL_DATA), 0, NULL);
+    struct err_detail inner = {0};
+    enum err rc =
+        event_data_from_json(e, (int)readmodel_int(res, row, EV_COL_SCHEMA), data, &inner);
+    json_decref(data);
+    if (rc != ERR_OK)
+        return err_set(why, ERR_BAD_EVENT, "event %" PRId64 " (%s): %s", pos, type, inner.detail);
+    return ERR_OK;
+}

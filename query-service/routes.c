@@ -1,2 +1,342 @@
-/* placeholder until this module lands */
-extern int orderly_placeholder;
+/* The query service's route table and handlers: parse and check parameters, wait for
+ * read-your-writes, ask reads.c, answer. Every answer carries X-Projection-Position. */
+#include "routes.h"
+
+#include "domain/domain.h"
+#include "projector.h"
+#include "reads.h"
+#include "timefmt.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WAIT_DEFAULT_MS 2000
+#define WAIT_MAX_MS     30000
+#define LIST_DEFAULT    50
+#define LIST_MAX        500
+#define EVENTS_DEFAULT  100
+#define EVENTS_MAX_PAGE 1000
+#define CURSOR_PREFIX   'c'
+
+/* Decimal digits only (no sign, no spaces) within [min, max]. */
+static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s))
+        return false;
+    long long v = strtoll(s, NULL, 10);
+    if (v < min || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* An optional query parameter: absent leaves *out at its default; a bad value answers 400. */
+static bool query_int(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out)
+{
+    const char *v = http_query(r, name);
+    if (!v || parse_int(v, min, max, out))
+        return true;
+    struct err_detail why = {0};
+    err_set(&why, ERR_BAD_PARAM, "%s must be an integer between %" PRId64 " and %" PRId64, name,
+            min, max);
+    problem_send(r, ERR_BAD_PARAM, &why);
+    return false;
+}
+
+static void bad_param(struct request *r, const char *detail)
+{
+    struct err_detail why = {0};
+    err_set(&why, ERR_BAD_PARAM, "%s", detail);
+    problem_send(r, ERR_BAD_PARAM, &why);
+}
+
+static void fail(struct request *r, enum err e)
+{
+    problem_send(r, e, NULL);
+}
+
+static void set_position_header(struct request *r, int64_t position)
+{
+    char v[24];
+    snprintf(v, sizeof v, "%" PRId64, position);
+    http_add_header(r, "X-Projection-Position", v);
+}
+
+/* Read-your-writes for every GET: waits (on the projector's condition variable) until the
+ * read tables hold min_position. Returns false when it has answered (400 or 503) itself. */
+static bool prelude(struct request *r, int64_t *position)
+{
+    int64_t min = 0, wait_ms = WAIT_DEFAULT_MS;
+    const char *header = http_header(r, "X-Min-Position");
+    if (!http_query(r, "min_position") && header && !parse_int(header, 0, INT64_MAX, &min)) {
+        bad_param(r, "X-Min-Position must be a non-negative integer");
+        return false;
+    }
+    if (!query_int(r, "min_position", 0, INT64_MAX, &min) ||
+        !query_int(r, "wait_ms", 0, WAIT_MAX_MS, &wait_ms))
+        return false;
+    bool reached = projector_wait(min, min > 0 ? (int)wait_ms : 0, position);
+    set_position_header(r, *position);
+    if (reached)
+        return true;
+    struct err_detail why = {0};
+    err_set(&why, ERR_BEHIND, "read model is at position %" PRId64 ", %" PRId64 " requested",
+            *position, min);
+    http_add_header(r, "Retry-After", "1");
+    problem_send(r, ERR_BEHIND, &why);
+    return false;
+}
+
+static void answer(struct request *r, enum err e, json_t *body)
+{
+    if (e == ERR_OK)
+        http_respond_json(r, 200, body);
+    else
+        fail(r, e);
+}
+
+/* ?as_of= may arrive with its '+' offset decoded to a space; put it back. */
+static bool parse_as_of(const char *s, int64_t *ms)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return false;
+    snprintf(buf, sizeof buf, "%s", s);
+    for (char *p = buf; *p; p++)
+        if (*p == ' ')
+            *p = '+';
+    return timefmt_parse(buf, ms);
+}
+
+static void get_aggregate(struct request *r, bool order)
+{
+    int64_t position, bound;
+    if (!prelude(r, &position))
+        return;
+    const char *id = http_param(r, 0);
+    const char *as_of = http_query(r, "as_of"), *version = http_query(r, "version");
+    json_t *body = NULL;
+    enum err e;
+    if (as_of && version) {
+        bad_param(r, "as_of and version cannot be combined");
+        return;
+    }
+    if (as_of && !parse_as_of(as_of, &bound)) {
+        bad_param(r, "as_of must be an RFC 3339 timestamp");
+        return;
+    }
+    if (version && !parse_int(version, 1, INT64_MAX, &bound)) {
+        bad_param(r, "version must be a positive integer");
+        return;
+    }
+    if (!id || !id_is_valid(id))
+        e = ERR_NOT_FOUND;
+    else if (as_of || version)
+        e = reads_aggregate_at(order, id, version != NULL, bound, &body);
+    else
+        e = reads_aggregate(order, id, &body);
+    answer(r, e, body);
+}
+
+static void handle_order(struct request *r)
+{
+    get_aggregate(r, true);
+}
+
+static void handle_account(struct request *r)
+{
+    get_aggregate(r, false);
+}
+
+/* An empty filter (?status=) means no filter. */
+static const char *query_filter(struct request *r, const char *name)
+{
+    const char *v = http_query(r, name);
+    return v && *v ? v : NULL;
+}
+
+static bool parse_cursor(struct request *r, int64_t *before)
+{
+    const char *c = http_query(r, "cursor");
+    *before = INT64_MAX;
+    if (!c || !*c)
+        return true;
+    if (c[0] == CURSOR_PREFIX && parse_int(c + 1, 1, INT64_MAX, before))
+        return true;
+    bad_param(r, "cursor is not one this service returned");
+    return false;
+}
+
+static bool status_is_valid(const char *s)
+{
+    for (int st = ORDER_PLACED; st <= ORDER_CANCELLED; st++)
+        if (strcmp(s, order_status_name((enum order_status)st)) == 0)
+            return true;
+    return false;
+}
+
+static void list(struct request *r, bool order)
+{
+    int64_t position, limit = LIST_DEFAULT, before, next = 0;
+    if (!prelude(r, &position) || !query_int(r, "limit", 1, LIST_MAX, &limit) ||
+        !parse_cursor(r, &before))
+        return;
+    const char *f1 = query_filter(r, order ? "customer_id" : "owner");
+    const char *f2 = order ? query_filter(r, "status") : NULL;
+    if (f2 && !status_is_valid(f2)) {
+        bad_param(r, "status must be one of placed, paid, shipped, cancelled");
+        return;
+    }
+    json_t *body = NULL;
+    enum err e = reads_list(order, f1, f2, before, (int)limit, &body, &next);
+    if (e == ERR_OK) {
+        char cursor[32];
+        snprintf(cursor, sizeof cursor, "%c%" PRId64, CURSOR_PREFIX, next);
+        json_object_set_new(body, "next_cursor", next ? json_string(cursor) : json_null());
+    }
+    answer(r, e, body);
+}
+
+static void handle_orders(struct request *r)
+{
+    list(r, true);
+}
+
+static void handle_accounts(struct request *r)
+{
+    list(r, false);
+}
+
+static void handle_customer(struct request *r)
+{
+    int64_t position;
+    if (!prelude(r, &position))
+        return;
+    const char *id = http_param(r, 0);
+    json_t *body = NULL;
+    enum err e = id && id_is_valid(id) ? reads_customer(id, &body) : ERR_NOT_FOUND;
+    answer(r, e, body);
+}
+
+static void handle_revenue(struct request *r)
+{
+    int64_t position, from_ms, to_ms;
+    if (!prelude(r, &position))
+        return;
+    const char *from = http_query(r, "from"), *to = http_query(r, "to");
+    if (!from || !to) {
+        bad_param(r, "from and to are required (YYYY-MM-DD)");
+        return;
+    }
+    if (strlen(from) != 10 || !timefmt_parse_date(from, &from_ms)) {
+        bad_param(r, "from must be a date YYYY-MM-DD");
+        return;
+    }
+    if (strlen(to) != 10 || !timefmt_parse_date(to, &to_ms)) {
+        bad_param(r, "to must be a date YYYY-MM-DD");
+        return;
+    }
+    if (from_ms > to_ms) {
+        bad_param(r, "from must not be after to");
+        return;
+    }
+    json_t *body = NULL;
+    enum err e = reads_revenue(from, to, &body);
+    answer(r, e, body);
+}
+
+static void handle_stream(struct request *r)
+{
+    int64_t position, from_version = 1, limit = EVENTS_DEFAULT;
+    if (!prelude(r, &position) || !query_int(r, "from_version", 0, INT64_MAX, &from_version) ||
+        !query_int(r, "limit", 1, EVENTS_MAX_PAGE, &limit))
+        return;
+    const char *stream = http_param(r, 0);
+    json_t *body = NULL;
+    enum err e = ERR_NOT_FOUND;
+    if (stream && *stream && strlen(stream) <= 100)
+        e = reads_stream(stream, from_version, (int)limit, &body);
+    answer(r, e, body);
+}
+
+/* The feed stops at the checkpoint: above it a late commit may still fill a gap, and a client
+ * that had moved past that position would never see the event. */
+static void handle_feed(struct request *r)
+{
+    int64_t position, after = 0, limit = EVENTS_DEFAULT;
+    if (!prelude(r, &position) || !query_int(r, "after_position", 0, INT64_MAX, &after) ||
+        !query_int(r, "limit", 1, EVENTS_MAX_PAGE, &limit))
+        return;
+    json_t *body = NULL;
+    enum err e = reads_feed(after, position, (int)limit, &body);
+    answer(r, e, body);
+}
+
+static void handle_projections(struct request *r)
+{
+    int64_t position;
+    if (!prelude(r, &position))
+        return;
+    json_t *body = NULL;
+    enum err e = reads_projections(&body);
+    answer(r, e, body);
+}
+
+static void handle_readyz(struct request *r)
+{
+    int64_t position;
+    if (!prelude(r, &position))
+        return;
+    struct projector_progress p;
+    projector_progress(&p);
+    struct err_detail why = {0};
+    if (reads_ping() != ERR_OK) {
+        fail(r, ERR_DB_DOWN);
+        return;
+    }
+    if (p.status != PROJECTOR_LEADER && p.status != PROJECTOR_STANDBY) {
+        err_set(&why, ERR_NOT_READY, "projector is %s%s%s", projector_status_name(p.status),
+                p.error[0] ? ": " : "", p.error);
+        {
+            problem_send(r, ERR_NOT_READY, &why);
+            return;
+        }
+    }
+    http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+static void handle_healthz(struct request *r)
+{
+    int64_t position;
+    if (prelude(r, &position))
+        http_handle_healthz(r);
+}
+
+static void handle_metrics(struct request *r)
+{
+    int64_t position;
+    if (prelude(r, &position))
+        http_handle_metrics(r);
+}
+
+static const struct route routes[] = {
+    {"GET", "/v1/orders", handle_orders},
+    {"GET", "/v1/orders/{id}", handle_order},
+    {"GET", "/v1/accounts", handle_accounts},
+    {"GET", "/v1/accounts/{id}", handle_account},
+    {"GET", "/v1/customers/{id}", handle_customer},
+    {"GET", "/v1/stats/revenue", handle_revenue},
+    {"GET", "/v1/streams/{stream_id}/events", handle_stream},
+    {"GET", "/v1/events", handle_feed},
+    {"GET", "/v1/projections", handle_projections},
+    {"GET", "/readyz", handle_readyz},
+    {"GET", "/healthz", handle_healthz},
+    {"GET", "/metrics", handle_metrics},
+};
+
+const struct route *routes_table(size_t *count)
+{
+    *count = sizeof routes / sizeof routes[0];
+    return routes;
+}

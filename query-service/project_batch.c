@@ -1,0 +1,416 @@
+/* One projector batch: load the states of the batch's streams once, fold every event with the
+ * command side's own evolve functions, and write rows, deltas and checkpoint in one transaction. */
+#include "project_batch.h"
+
+#include "codec/codec.h"
+#include "domain/domain.h"
+#include "log.h"
+#include "readmodel.h"
+#include "xalloc.h"
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#define KEY_MAX    80
+#define DAY_MS     86400000LL
+#define NO_TIME_MS INT64_MIN
+
+/* String key -> dense index (0..count-1), open addressing; sized once for the batch. */
+struct keymap {
+    size_t cap; /* power of two */
+    int *slots; /* index + 1; 0 = empty */
+    char (*keys)[KEY_MAX];
+    int count;
+};
+
+static void keymap_init(struct keymap *m, int max_keys)
+{
+    m->cap = 16;
+    while (m->cap < (size_t)max_keys * 2)
+        m->cap *= 2;
+    m->slots = xcalloc(m->cap, sizeof *m->slots);
+    m->keys = xcalloc((size_t)max_keys + 1, sizeof *m->keys);
+    m->count = 0;
+}
+
+static void keymap_free(struct keymap *m)
+{
+    free(m->slots);
+    free(m->keys);
+}
+
+/* Returns the key's index, adding it when absent (callers size the map for every key). */
+static int keymap_put(struct keymap *m, const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = key; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (m->slots[i] == 0) {
+            snprintf(m->keys[m->count], KEY_MAX, "%s", key);
+            m->slots[i] = ++m->count;
+            return m->count - 1;
+        }
+        if (strcmp(m->keys[m->slots[i] - 1], key) == 0)
+            return m->slots[i] - 1;
+    }
+}
+
+struct order_slot {
+    struct order_state s;
+    int64_t placed_position;
+    bool touched;
+};
+struct account_slot {
+    struct account_state s;
+    int64_t opened_position;
+    bool touched;
+};
+struct customer_delta {
+    int64_t orders, open, spend, last_ms;
+};
+struct revenue_delta {
+    int64_t day;
+    char currency[4];
+    int64_t paid, revenue, refunds;
+};
+
+struct batch {
+    PGconn *c;
+    struct keymap orders, accounts, customers, revenue;
+    struct order_slot *order;
+    struct account_slot *account;
+    struct customer_delta *customer;
+    struct revenue_delta *rev;
+};
+
+/* The aggregate id of an event's stream, after checking the stream kind matches the type. */
+static enum err stream_key(const PGresult *res, int row, bool *is_order, const char **id,
+                           struct err_detail *why)
+{
+    const char *type = PQgetvalue(res, row, EV_COL_TYPE);
+    const char *stream = PQgetvalue(res, row, EV_COL_STREAM);
+    enum event_type t;
+    if (!event_type_parse(type, &t))
+        return err_set(why, ERR_BAD_EVENT, "event %s: unknown type \"%.64s\"",
+                       PQgetvalue(res, row, EV_COL_POSITION), type);
+    *is_order = event_type_is_order(t);
+    const char *prefix = *is_order ? "order-" : "account-";
+    size_t plen = strlen(prefix);
+    if (strncmp(stream, prefix, plen) != 0 || !id_is_valid(stream + plen))
+        return err_set(why, ERR_BAD_EVENT, "event %s: %s in stream \"%.72s\"",
+                       PQgetvalue(res, row, EV_COL_POSITION), type, stream);
+    *id = stream + plen;
+    return ERR_OK;
+}
+
+static enum err index_streams(struct batch *b, const PGresult *res, struct err_detail *why)
+{
+    int n = PQntuples(res);
+    keymap_init(&b->orders, n);
+    keymap_init(&b->accounts, n);
+    keymap_init(&b->customers, n);
+    keymap_init(&b->revenue, n);
+    for (int i = 0; i < n; i++) {
+        bool is_order;
+        const char *id;
+        enum err e = stream_key(res, i, &is_order, &id, why);
+        if (e != ERR_OK)
+            return e;
+        keymap_put(is_order ? &b->orders : &b->accounts, id);
+    }
+    b->order = xcalloc((size_t)b->orders.count + 1, sizeof *b->order);
+    b->account = xcalloc((size_t)b->accounts.count + 1, sizeof *b->account);
+    b->customer = xcalloc((size_t)n + 1, sizeof *b->customer);
+    b->rev = xcalloc((size_t)n + 1, sizeof *b->rev);
+    return ERR_OK;
+}
+
+static char *keys_json(const struct keymap *m)
+{
+    json_t *arr = json_array();
+    for (int i = 0; i < m->count; i++)
+        json_array_append_new(arr, json_string(m->keys[i]));
+    char *text = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    return text;
+}
+
+/* Loads the stored rows of the batch's orders and accounts: one statement per table. */
+static enum err load_states(struct batch *b)
+{
+    for (int kind = 0; kind < 2; kind++) {
+        struct keymap *m = kind == 0 ? &b->orders : &b->accounts;
+        if (m->count == 0)
+            continue;
+        enum stmt st = kind == 0 ? ST_PROJ_ORDERS_LOAD : ST_PROJ_ACCOUNTS_LOAD;
+        char *ids = keys_json(m);
+        const char *params[] = {ids};
+        PGresult *res = readmodel_exec(b->c, st, params);
+        free(ids);
+        bool ok = readmodel_ok(b->c, st, res);
+        for (int i = 0; ok && i < PQntuples(res); i++) {
+            int k = keymap_put(m, PQgetvalue(res, i, 0));
+            if (kind == 0)
+                readmodel_order_row(res, i, &b->order[k].s, &b->order[k].placed_position);
+            else
+                readmodel_account_row(res, i, &b->account[k].s, &b->account[k].opened_position);
+        }
+        PQclear(res);
+        if (!ok)
+            return ERR_DB_DOWN;
+    }
+    return ERR_OK;
+}
+
+static bool order_is_open(enum order_status s)
+{
+    return s == ORDER_PLACED || s == ORDER_PAID;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
+
+static struct revenue_delta *revenue_at(struct batch *b, int64_t ms, const char *currency)
+{
+    char key[KEY_MAX];
+    int64_t day = floor_div(ms, DAY_MS);
+    snprintf(key, sizeof key, "%" PRId64 "|%s", day, currency);
+    int k = keymap_put(&b->revenue, key);
+    b->rev[k].day = day;
+    snprintf(b->rev[k].currency, sizeof b->rev[k].currency, "%s", currency);
+    return &b->rev[k];
+}
+
+/* Customer and revenue deltas follow from the state change, so they agree with evolve. */
+static void order_deltas(struct batch *b, const struct order_state *before,
+                         const struct order_state *after, const struct event *e)
+{
+    if (after->customer_id[0] != '\0') {
+        int known = b->customers.count;
+        struct customer_delta *d = &b->customer[keymap_put(&b->customers, after->customer_id)];
+        if (b->customers.count > known)
+            d->last_ms = NO_TIME_MS;
+        if (before->status == ORDER_NONE && after->status != ORDER_NONE) {
+            d->orders++;
+            if (after->placed_at_ms > d->last_ms)
+                d->last_ms = after->placed_at_ms;
+        }
+        d->open += (int64_t)order_is_open(after->status) - (int64_t)order_is_open(before->status);
+        d->spend += (after->paid_cents - after->refunded_cents) -
+                    (before->paid_cents - before->refunded_cents);
+    }
+    if (after->paid_cents > before->paid_cents) {
+        struct revenue_delta *r = revenue_at(b, e->recorded_at_ms, after->currency);
+        r->paid++;
+        r->revenue += after->paid_cents - before->paid_cents;
+    }
+    if (after->refunded_cents > before->refunded_cents)
+        revenue_at(b, e->recorded_at_ms, after->currency)->refunds +=
+            after->refunded_cents - before->refunded_cents;
+}
+
+static void fold_order(struct batch *b, const char *id, const struct event *e)
+{
+    struct order_slot *slot = &b->order[keymap_put(&b->orders, id)];
+    struct order_state before;
+    before.status = slot->s.status;
+    before.paid_cents = slot->s.paid_cents;
+    before.refunded_cents = slot->s.refunded_cents;
+    order_evolve(&slot->s, e);
+    if (slot->placed_position == 0 && slot->s.status != ORDER_NONE)
+        slot->placed_position = e->position;
+    slot->touched = true;
+    order_deltas(b, &before, &slot->s, e);
+}
+
+static void fold_account(struct batch *b, const char *id, const struct event *e)
+{
+    struct account_slot *slot = &b->account[keymap_put(&b->accounts, id)];
+    account_evolve(&slot->s, e);
+    if (slot->opened_position == 0 && slot->s.status != ACCOUNT_NONE)
+        slot->opened_position = e->position;
+    slot->touched = true;
+}
+
+static enum err fold_all(struct batch *b, const PGresult *res, struct err_detail *why)
+{
+    struct event *e = xmalloc(sizeof *e);
+    enum err rc = ERR_OK;
+    for (int i = 0; i < PQntuples(res) && rc == ERR_OK; i++) {
+        bool is_order;
+        const char *id;
+        rc = stream_key(res, i, &is_order, &id, why);
+        if (rc == ERR_OK)
+            rc = readmodel_event_row(res, i, e, why);
+        if (rc != ERR_OK)
+            break;
+        if (is_order)
+            fold_order(b, id, e);
+        else
+            fold_account(b, id, e);
+    }
+    free(e);
+    return rc;
+}
+
+static json_t *order_record(const char *id, const struct order_slot *o)
+{
+    json_t *items = json_array();
+    for (int i = 0; i < o->s.item_count; i++)
+        json_array_append_new(items,
+                              json_pack("{s:s, s:I, s:I}", "sku", o->s.items[i].sku, "quantity",
+                                        (json_int_t)o->s.items[i].quantity, "unit_price_cents",
+                                        (json_int_t)o->s.items[i].unit_price_cents));
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:I, "
+        "s:I, s:I}",
+        "order_id", id, "customer_id", o->s.customer_id, "status", order_status_name(o->s.status),
+        "currency", o->s.currency, "items", items, "total_cents", (json_int_t)o->s.total_cents,
+        "paid_cents", (json_int_t)o->s.paid_cents, "refunded_cents",
+        (json_int_t)o->s.refunded_cents, "account_id", o->s.account_id, "carrier", o->s.carrier,
+        "tracking_number", o->s.tracking_number, "cancel_reason", o->s.cancel_reason, "placed_ms",
+        (json_int_t)o->s.placed_at_ms, "updated_ms", (json_int_t)o->s.updated_at_ms, "version",
+        (json_int_t)o->s.version, "placed_position", (json_int_t)o->placed_position);
+}
+
+static json_t *account_record(const char *id, const struct account_slot *a)
+{
+    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I}", "account_id", id,
+                     "owner", a->s.owner, "currency", a->s.currency, "balance_cents",
+                     (json_int_t)a->s.balance_cents, "overdraft_limit_cents",
+                     (json_int_t)a->s.overdraft_limit_cents, "status",
+                     account_status_name(a->s.status), "opened_ms", (json_int_t)a->s.opened_at_ms,
+                     "updated_ms", (json_int_t)a->s.updated_at_ms, "version",
+                     (json_int_t)a->s.version, "opened_position", (json_int_t)a->opened_position);
+}
+
+/* Events of a stream whose creating event never came cannot make a row; they are logged. */
+static json_t *aggregate_records(const struct batch *b, bool orders)
+{
+    json_t *arr = json_array();
+    const struct keymap *m = orders ? &b->orders : &b->accounts;
+    for (int i = 0; i < m->count; i++) {
+        bool touched = orders ? b->order[i].touched : b->account[i].touched;
+        int64_t pos = orders ? b->order[i].placed_position : b->account[i].opened_position;
+        if (!touched)
+            continue;
+        if (pos == 0) {
+            log_msg(LOG_WARN, "projector: events for %s %s, which was never created",
+                    orders ? "order" : "account", m->keys[i]);
+            continue;
+        }
+        json_array_append_new(arr, orders ? order_record(m->keys[i], &b->order[i])
+                                          : account_record(m->keys[i], &b->account[i]));
+    }
+    return arr;
+}
+
+static json_t *delta_records(const struct batch *b, bool customers)
+{
+    json_t *arr = json_array();
+    const struct keymap *m = customers ? &b->customers : &b->revenue;
+    for (int i = 0; i < m->count; i++) {
+        if (customers) {
+            const struct customer_delta *d = &b->customer[i];
+            json_t *last = d->last_ms == NO_TIME_MS ? json_null() : json_integer(d->last_ms);
+            json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:o}", "customer_id",
+                                                 m->keys[i], "orders", (json_int_t)d->orders,
+                                                 "open", (json_int_t)d->open, "spend",
+                                                 (json_int_t)d->spend, "last_ms", last));
+        } else {
+            const struct revenue_delta *r = &b->rev[i];
+            json_array_append_new(
+                arr, json_pack("{s:I, s:s, s:I, s:I, s:I}", "day", (json_int_t)r->day, "currency",
+                               r->currency, "paid", (json_int_t)r->paid, "revenue",
+                               (json_int_t)r->revenue, "refunds", (json_int_t)r->refunds));
+        }
+    }
+    return arr;
+}
+
+/* Runs a one-parameter save statement with arr (stolen) as its jsonb; skips empty arrays. */
+static bool save_json(PGconn *c, enum stmt st, json_t *arr)
+{
+    bool ok = true;
+    if (json_array_size(arr) > 0) {
+        char *text = json_dumps(arr, JSON_COMPACT);
+        const char *params[] = {text};
+        PGresult *res = readmodel_exec(c, st, params);
+        ok = readmodel_ok(c, st, res);
+        PQclear(res);
+        free(text);
+    }
+    json_decref(arr);
+    return ok;
+}
+
+static enum err move_checkpoint(PGconn *c, int64_t from, int64_t to)
+{
+    char f[24], t[24];
+    snprintf(f, sizeof f, "%" PRId64, from);
+    snprintf(t, sizeof t, "%" PRId64, to);
+    const char *params[] = {f, t};
+    PGresult *res = readmodel_exec(c, ST_PROJ_CHECKPOINT, params);
+    enum err rc = ERR_DB_DOWN;
+    if (readmodel_ok(c, ST_PROJ_CHECKPOINT, res))
+        rc = strcmp(PQcmdTuples(res), "1") == 0 ? ERR_OK : ERR_CONFLICT;
+    PQclear(res);
+    if (rc != ERR_OK)
+        return rc;
+    const char *note[] = {t};
+    res = readmodel_exec(c, ST_PROJ_NOTIFY, note);
+    rc = readmodel_ok(c, ST_PROJ_NOTIFY, res) ? ERR_OK : ERR_DB_DOWN;
+    PQclear(res);
+    return rc;
+}
+
+static enum err write_all(struct batch *b, int64_t from, int64_t to)
+{
+    if (!save_json(b->c, ST_PROJ_ORDERS_SAVE, aggregate_records(b, true)) ||
+        !save_json(b->c, ST_PROJ_ACCOUNTS_SAVE, aggregate_records(b, false)) ||
+        !save_json(b->c, ST_PROJ_CUSTOMERS_ADD, delta_records(b, true)) ||
+        !save_json(b->c, ST_PROJ_REVENUE_ADD, delta_records(b, false)))
+        return ERR_DB_DOWN;
+    return move_checkpoint(b->c, from, to);
+}
+
+static void batch_free(struct batch *b)
+{
+    keymap_free(&b->orders);
+    keymap_free(&b->accounts);
+    keymap_free(&b->customers);
+    keymap_free(&b->revenue);
+    free(b->order);
+    free(b->account);
+    free(b->customer);
+    free(b->rev);
+}
+
+enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+                     struct err_detail *why)
+{
+    struct batch b = {.c = c};
+    enum err rc = index_streams(&b, events, why);
+    if (rc != ERR_OK)
+        goto out;
+    if (!readmodel_command(c, "BEGIN")) {
+        rc = ERR_DB_DOWN;
+        goto out;
+    }
+    rc = load_states(&b);
+    if (rc == ERR_OK)
+        rc = fold_all(&b, events, why);
+    if (rc == ERR_OK)
+        rc = write_all(&b, from, to);
+    if (rc == ERR_OK && !readmodel_command(c, "COMMIT"))
+        rc = ERR_DB_DOWN;
+    if (rc != ERR_OK)
+        readmodel_command(c, "ROLLBACK");
+out:
+    batch_free(&b);
+    return rc;
+}

@@ -1,0 +1,18 @@
+/* One projector batch: fold a run of events into the read tables and move the checkpoint, all in
+ * one transaction, with a handful of statements however many events the batch holds. */
+#ifndef QUERY_PROJECT_BATCH_H
+#define QUERY_PROJECT_BATCH_H
+
+#include "err.h"
+#include <libpq-fe.h>
+#include <stdint.h>
+
+/* events: rows of ST_PROJ_EVENTS (SQL_EVENT_COLS, position order); may be empty. Applies them
+ * and moves the checkpoint from `from` to `to` in one transaction, notifying
+ * orderly_projection on commit. Returns ERR_OK; ERR_BAD_EVENT (nothing written) when an event
+ * cannot be decoded, with why naming it; ERR_CONFLICT when the checkpoint was not at `from`
+ * (another leader moved it); ERR_DB_DOWN for any database error (rolled back). */
+enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+                     struct err_detail *why) __attribute__((warn_unused_result));
+
+#endif

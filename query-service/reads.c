@@ -1,0 +1,370 @@
+/* Read queries for the HTTP handlers: one connection per worker thread (opened lazily, reopened
+ * when broken), every statement prepared, every row turned into the contract's JSON here. */
+#include "reads.h"
+
+#include "codec/codec.h"
+#include "domain/domain.h"
+#include "http/http.h"
+#include "log.h"
+#include "readmodel.h"
+#include "timefmt.h"
+#include "xalloc.h"
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *db_url;
+static __thread PGconn *tl_conn;
+
+/* Every open worker connection, so that reads_close_all can close them at exit. */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static PGconn **registry;
+static size_t registry_len;
+
+void reads_init(const char *database_url)
+{
+    db_url = database_url;
+}
+
+static void registry_remove(PGconn *c)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (size_t i = 0; i < registry_len; i++)
+        if (registry[i] == c)
+            registry[i] = registry[--registry_len];
+    pthread_mutex_unlock(&registry_mu);
+}
+
+void reads_close_all(void)
+{
+    pthread_mutex_lock(&registry_mu);
+    for (size_t i = 0; i < registry_len; i++)
+        PQfinish(registry[i]);
+    free(registry);
+    registry = NULL;
+    registry_len = 0;
+    pthread_mutex_unlock(&registry_mu);
+}
+
+static void drop_conn(void)
+{
+    registry_remove(tl_conn);
+    PQfinish(tl_conn);
+    tl_conn = NULL;
+}
+
+static PGconn *conn_get(void)
+{
+    if (tl_conn && PQstatus(tl_conn) == CONNECTION_OK)
+        return tl_conn;
+    if (tl_conn)
+        drop_conn();
+    char err[512];
+    tl_conn = readmodel_connect(db_url, err, sizeof err);
+    if (!tl_conn) {
+        log_msg(LOG_WARN, "query: cannot connect: %s", err);
+        return NULL;
+    }
+    pthread_mutex_lock(&registry_mu);
+    registry = xrealloc(registry, (registry_len + 1) * sizeof *registry);
+    registry[registry_len++] = tl_conn;
+    pthread_mutex_unlock(&registry_mu);
+    return tl_conn;
+}
+
+/* Returns tuples or NULL with *e set. A broken connection (the database restarted) is
+ * reopened and the statement retried once, so only a database that stays down answers 503. */
+static PGresult *run(enum stmt st, const char *const *params, enum err *e)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGconn *c = conn_get();
+        if (!c)
+            break;
+        PGresult *res = readmodel_exec(c, st, params);
+        if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+            return res;
+        (void)readmodel_ok(c, st, res);
+        PQclear(res);
+        if (PQstatus(c) == CONNECTION_OK) {
+            metrics_count_db_error();
+            *e = ERR_INTERNAL;
+            return NULL;
+        }
+        drop_conn();
+    }
+    metrics_count_db_error();
+    *e = ERR_DB_DOWN;
+    return NULL;
+}
+
+enum err reads_ping(void)
+{
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_PING, NULL, &e);
+    PQclear(res);
+    return e;
+}
+
+static json_t *time_json(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    char buf[TIMEFMT_LEN];
+    timefmt_rfc3339(readmodel_int(res, row, col), buf);
+    return json_string(buf);
+}
+
+static json_t *int_json(const PGresult *res, int row, int col)
+{
+    return json_integer(readmodel_int(res, row, col));
+}
+
+/* The view of row `row` (SQL_ORDER_COLS or SQL_ACCOUNT_COLS); *position is its keyset. */
+static json_t *view_of_row(bool order, const PGresult *res, int row, int64_t *position)
+{
+    json_t *view;
+    if (order) {
+        struct order_state *s = xmalloc(sizeof *s);
+        readmodel_order_row(res, row, s, position);
+        view = order_view_json(s);
+        free(s);
+    } else {
+        struct account_state a;
+        readmodel_account_row(res, row, &a, position);
+        view = account_view_json(&a);
+    }
+    return view;
+}
+
+enum err reads_aggregate(bool order, const char *id, json_t **out)
+{
+    enum err e = ERR_OK;
+    const char *params[] = {id};
+    PGresult *res = run(order ? ST_ORDER_GET : ST_ACCOUNT_GET, params, &e);
+    if (!res)
+        return e;
+    int64_t position;
+    if (PQntuples(res) == 1)
+        *out = view_of_row(order, res, 0, &position);
+    else
+        e = ERR_NOT_FOUND;
+    PQclear(res);
+    return e;
+}
+
+/* Folds rows of SQL_EVENT_COLS with the command side's evolve. */
+static enum err fold_rows(bool order, const PGresult *res, json_t **out)
+{
+    struct event *ev = xmalloc(sizeof *ev);
+    struct order_state *os = xcalloc(1, sizeof *os);
+    struct account_state as = {0};
+    struct err_detail why = {0};
+    enum err e = ERR_OK;
+    for (int i = 0; i < PQntuples(res) && e == ERR_OK; i++) {
+        e = readmodel_event_row(res, i, ev, &why);
+        if (e == ERR_OK && order)
+            order_evolve(os, ev);
+        else if (e == ERR_OK)
+            account_evolve(&as, ev);
+    }
+    if (e != ERR_OK)
+        log_msg(LOG_ERROR, "query: %s", why.detail);
+    else if (order ? os->status == ORDER_NONE : as.status == ACCOUNT_NONE)
+        e = ERR_NOT_FOUND;
+    else
+        *out = order ? order_view_json(os) : account_view_json(&as);
+    free(ev);
+    free(os);
+    return e;
+}
+
+enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t bound,
+                            json_t **out)
+{
+    char stream[STREAM_ID_MAX + 1], b[24];
+    if (order)
+        stream_id_order(stream, id);
+    else
+        stream_id_account(stream, id);
+    snprintf(b, sizeof b, "%" PRId64, bound);
+    const char *params[] = {stream, b};
+    enum err e = ERR_OK;
+    PGresult *res = run(by_version ? ST_STREAM_TO_VERSION : ST_STREAM_AS_OF, params, &e);
+    if (!res)
+        return e;
+    e = fold_rows(order, res, out);
+    PQclear(res);
+    return e;
+}
+
+static enum stmt list_stmt(bool order, const char *f1, const char *f2)
+{
+    if (!order)
+        return f1 ? ST_ACCOUNTS_OWNER : ST_ACCOUNTS_ALL;
+    if (f1 && f2)
+        return ST_ORDERS_CUSTOMER_STATUS;
+    if (f1)
+        return ST_ORDERS_CUSTOMER;
+    return f2 ? ST_ORDERS_STATUS : ST_ORDERS_ALL;
+}
+
+enum err reads_list(bool order, const char *filter1, const char *filter2, int64_t before, int limit,
+                    json_t **out, int64_t *next)
+{
+    char b[24], l[24];
+    snprintf(b, sizeof b, "%" PRId64, before);
+    snprintf(l, sizeof l, "%d", limit + 1); /* one more row tells whether a next page exists */
+    const char *params[] = {b, l, filter1 ? filter1 : filter2, filter2};
+    enum err e = ERR_OK;
+    PGresult *res = run(list_stmt(order, filter1, filter2), params, &e);
+    if (!res)
+        return e;
+    json_t *items = json_array();
+    int64_t position = 0;
+    int n = PQntuples(res);
+    for (int i = 0; i < n && i < limit; i++)
+        json_array_append_new(items, view_of_row(order, res, i, &position));
+    *next = n > limit ? position : 0;
+    PQclear(res);
+    *out = json_pack("{s:o}", "items", items);
+    return ERR_OK;
+}
+
+enum err reads_customer(const char *id, json_t **out)
+{
+    const char *params[] = {id};
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_CUSTOMER_GET, params, &e);
+    if (!res)
+        return e;
+    if (PQntuples(res) == 1)
+        *out = json_pack("{s:s, s:o, s:o, s:o, s:o}", "customer_id", PQgetvalue(res, 0, 0),
+                         "order_count", int_json(res, 0, 1), "open_order_count",
+                         int_json(res, 0, 2), "lifetime_spend_cents", int_json(res, 0, 3),
+                         "last_order_at", time_json(res, 0, 4));
+    else
+        e = ERR_NOT_FOUND;
+    PQclear(res);
+    return e;
+}
+
+enum err reads_revenue(const char *from, const char *to, json_t **out)
+{
+    const char *params[] = {from, to};
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_REVENUE, params, &e);
+    if (!res)
+        return e;
+    json_t *days = json_array();
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(days,
+                              json_pack("{s:s, s:s, s:o, s:o, s:o}", "date", PQgetvalue(res, i, 0),
+                                        "currency", PQgetvalue(res, i, 1), "orders_paid",
+                                        int_json(res, i, 2), "revenue_cents", int_json(res, i, 3),
+                                        "refunds_cents", int_json(res, i, 4)));
+    PQclear(res);
+    *out = json_pack("{s:o}", "days", days);
+    return ERR_OK;
+}
+
+/* Stored JSON as stored; a value that does not parse (it always should) becomes null. */
+static json_t *stored_json(const PGresult *res, int row, int col)
+{
+    json_t *v = json_loads(PQgetvalue(res, row, col), JSON_DECODE_ANY, NULL);
+    return v ? v : json_null();
+}
+
+static json_t *event_json(const PGresult *res, int row, bool with_stream)
+{
+    json_t *ev = json_pack(
+        "{s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "position", int_json(res, row, EV_COL_POSITION),
+        "stream_version", int_json(res, row, EV_COL_VERSION), "type",
+        PQgetvalue(res, row, EV_COL_TYPE), "schema_version", int_json(res, row, EV_COL_SCHEMA),
+        "data", stored_json(res, row, EV_COL_DATA), "metadata",
+        stored_json(res, row, EV_COL_METADATA), "recorded_at",
+        time_json(res, row, EV_COL_RECORDED_MS));
+    if (with_stream)
+        json_object_set_new(ev, "stream_id", json_string(PQgetvalue(res, row, EV_COL_STREAM)));
+    return ev;
+}
+
+static enum err stream_exists(const char *stream_id)
+{
+    const char *params[] = {stream_id};
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_STREAM_EXISTS, params, &e);
+    if (res && PQntuples(res) == 0)
+        e = ERR_NOT_FOUND;
+    PQclear(res);
+    return e;
+}
+
+enum err reads_stream(const char *stream_id, int64_t from_version, int limit, json_t **out)
+{
+    char v[24], l[24];
+    snprintf(v, sizeof v, "%" PRId64, from_version);
+    snprintf(l, sizeof l, "%d", limit);
+    const char *params[] = {stream_id, v, l};
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_STREAM_EVENTS, params, &e);
+    if (!res)
+        return e;
+    int n = PQntuples(res);
+    json_t *events = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(events, event_json(res, i, false));
+    PQclear(res);
+    if (n == 0 && (e = stream_exists(stream_id)) != ERR_OK) {
+        json_decref(events);
+        return e;
+    }
+    *out = json_pack("{s:s, s:o}", "stream_id", stream_id, "events", events);
+    return ERR_OK;
+}
+
+enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out)
+{
+    char a[24], u[24], l[24];
+    snprintf(a, sizeof a, "%" PRId64, after);
+    snprintf(u, sizeof u, "%" PRId64, upto);
+    snprintf(l, sizeof l, "%d", limit);
+    const char *params[] = {a, u, l};
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_FEED, params, &e);
+    if (!res)
+        return e;
+    int n = PQntuples(res);
+    json_t *events = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(events, event_json(res, i, true));
+    int64_t next = n > 0 ? readmodel_int(res, n - 1, EV_COL_POSITION) : after;
+    PQclear(res);
+    *out = json_pack("{s:o, s:I}", "events", events, "next_after_position", (json_int_t)next);
+    return ERR_OK;
+}
+
+enum err reads_projections(json_t **out)
+{
+    enum err e = ERR_OK;
+    PGresult *res = run(ST_PROJECTIONS, NULL, &e);
+    if (!res)
+        return e;
+    json_t *arr = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t position = readmodel_int(res, i, 1), head = readmodel_int(res, i, 5);
+        if (head < position)
+            head = position;
+        json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:o, s:s}", "name", PQgetvalue(res, i, 0),
+                              "position", (json_int_t)position, "head_position", (json_int_t)head,
+                              "lag_events", (json_int_t)(head - position), "updated_at",
+                              time_json(res, i, 2), "status", PQgetvalue(res, i, 3));
+        if (*PQgetvalue(res, i, 4))
+            json_object_set_new(p, "error", json_string(PQgetvalue(res, i, 4)));
+        json_array_append_new(arr, p);
+    }
+    PQclear(res);
+    *out = arr;
+    return ERR_OK;
+}

@@ -1,0 +1,40 @@
+/* Read queries for the HTTP handlers over one lazily opened connection per worker thread; each
+ * answer comes back as the contract's JSON, so handlers never see libpq. */
+#ifndef QUERY_READS_H
+#define QUERY_READS_H
+
+#include "err.h"
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* database_url must outlive reads_close_all. */
+void reads_init(const char *database_url);
+/* Closes every worker connection; call after the server stopped. */
+void reads_close_all(void);
+
+/* Every function below returns ERR_OK and a new reference in *out, ERR_NOT_FOUND,
+ * ERR_DB_DOWN when the database cannot be reached, or ERR_INTERNAL / ERR_BAD_EVENT. */
+enum err reads_ping(void);
+
+/* The current view of an order or account from the read tables. */
+enum err reads_aggregate(bool order, const char *id, json_t **out);
+/* The view rebuilt from the stream: events recorded at or before bound (epoch ms, when
+ * by_version is false) or with stream_version <= bound. */
+enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t bound,
+                            json_t **out);
+
+/* {items:[views]} newest first with keyset < before; *next is the position to continue below
+ * (0 on the last page). filter2 is the order status (orders only); filters may be NULL. */
+enum err reads_list(bool order, const char *filter1, const char *filter2, int64_t before, int limit,
+                    json_t **out, int64_t *next);
+
+enum err reads_customer(const char *id, json_t **out);
+/* from and to are validated YYYY-MM-DD dates. */
+enum err reads_revenue(const char *from, const char *to, json_t **out);
+enum err reads_stream(const char *stream_id, int64_t from_version, int limit, json_t **out);
+/* {events:[...], next_after_position} for positions in (after, upto]. */
+enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out);
+enum err reads_projections(json_t **out);
+
+#endif

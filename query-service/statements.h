@@ -1,0 +1,194 @@
+/* Every SQL statement of the query service, projector and reads alike, in one table that
+ * readmodel_connect prepares on each new connection. Call sites use the enum, never SQL text. */
+#ifndef QUERY_STATEMENTS_H
+#define QUERY_STATEMENTS_H
+
+/* Timestamps leave the database as epoch milliseconds, floored so that a view's time and an
+ * ?as_of= of that same printed time agree. */
+#define SQL_MS(col) "floor(extract(epoch from " col ") * 1000)::bigint"
+#define SQL_TS(ms)  "(timestamptz 'epoch' + (" ms ") * interval '1 millisecond')"
+
+/* Column lists shared by every statement that reads a row into a struct (readmodel.c). */
+#define SQL_ORDER_COLS                                                                             \
+    "order_id, customer_id, status, currency, items::text, total_cents, paid_cents, "              \
+    "refunded_cents, coalesce(account_id, ''), coalesce(carrier, ''), "                            \
+    "coalesce(tracking_number, ''), coalesce(cancel_reason, ''), " SQL_MS(                         \
+        "placed_at") ", " SQL_MS("updated_at") ", version, placed_position"
+#define SQL_ACCOUNT_COLS                                                                           \
+    "account_id, owner, currency, balance_cents, overdraft_limit_cents, status, " SQL_MS(          \
+        "opened_at") ", " SQL_MS("updated_at") ", version, opened_position"
+#define SQL_EVENT_COLS                                                                             \
+    "position, stream_id, stream_version, type, schema_version, data::text, " SQL_MS(              \
+        "recorded_at") ", metadata::text"
+
+/* Only the projector takes it; the session holding it is the leader. */
+#define SQL_LEADER_KEY "4242000001"
+
+#define SQL_ORDER_RECORD                                                                           \
+    "r(order_id text, customer_id text, status text, currency text, items jsonb, "                 \
+    "total_cents bigint, paid_cents bigint, refunded_cents bigint, account_id text, "              \
+    "carrier text, tracking_number text, cancel_reason text, placed_ms bigint, "                   \
+    "updated_ms bigint, version bigint, placed_position bigint)"
+#define SQL_ACCOUNT_RECORD                                                                         \
+    "r(account_id text, owner text, currency text, balance_cents bigint, "                         \
+    "overdraft_limit_cents bigint, status text, opened_ms bigint, updated_ms bigint, "             \
+    "version bigint, opened_position bigint)"
+
+/* X(id, nparams, sql) */
+#define STATEMENT_TABLE(X)                                                                         \
+    X(ST_PING, 0, "SELECT 1")                                                                      \
+    X(ST_SEQ_LAST, 0,                                                                              \
+      "SELECT coalesce(pg_sequence_last_value('events_position_seq'::regclass), 0)")               \
+    X(ST_SNAPSHOT, 0, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text")                      \
+    X(ST_XID_SNAPSHOT, 0,                                                                          \
+      "SELECT pg_current_xact_id()::text, pg_snapshot_xmin(pg_current_snapshot())::text")          \
+    X(ST_TRY_LOCK, 0, "SELECT pg_try_advisory_lock(" SQL_LEADER_KEY ")")                           \
+    X(ST_PROJ_LOAD, 0,                                                                             \
+      "SELECT position, status, coalesce(error, '') FROM projections WHERE name = 'read_model'")   \
+    X(ST_PROJ_EVENTS, 3,                                                                           \
+      "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
+      "ORDER BY position LIMIT $3")                                                                \
+    X(ST_PROJ_ORDERS_LOAD, 1,                                                                      \
+      "SELECT " SQL_ORDER_COLS " FROM rm_orders "                                                  \
+      "WHERE order_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")                 \
+    X(ST_PROJ_ACCOUNTS_LOAD, 1,                                                                    \
+      "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts "                                              \
+      "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
+    X(ST_PROJ_ORDERS_SAVE, 1,                                                                      \
+      "INSERT INTO rm_orders (order_id, customer_id, status, currency, items, total_cents, "       \
+      "paid_cents, refunded_cents, account_id, carrier, tracking_number, cancel_reason, "          \
+      "placed_at, updated_at, version, placed_position) "                                          \
+      "SELECT r.order_id, r.customer_id, r.status, r.currency, r.items, r.total_cents, "           \
+      "r.paid_cents, r.refunded_cents, nullif(r.account_id, ''), nullif(r.carrier, ''), "          \
+      "nullif(r.tracking_number, ''), nullif(r.cancel_reason, ''), " SQL_TS(                       \
+          "r.placed_ms") ", " SQL_TS("r.updated_ms") ", r.version, r.placed_position "             \
+                                                     "FROM jsonb_to_recordset($1::jsonb) "         \
+                                                     "AS " SQL_ORDER_RECORD " "                    \
+                                                     "ON CONFLICT (order_id) DO UPDATE SET "       \
+                                                     "customer_id = excluded.customer_id, "        \
+                                                     "status = excluded.status, "                  \
+                                                     "currency = excluded.currency, "              \
+                                                     "items = excluded.items, "                    \
+                                                     "total_cents = excluded.total_cents, "        \
+                                                     "paid_cents = excluded.paid_cents, "          \
+                                                     "refunded_cents = excluded.refunded_cents, "  \
+                                                     "account_id = excluded.account_id, "          \
+                                                     "carrier = excluded.carrier, "                \
+                                                     "tracking_number = "                          \
+                                                     "excluded.tracking_number, "                  \
+                                                     "cancel_reason = excluded.cancel_reason, "    \
+                                                     "placed_at = excluded.placed_at, "            \
+                                                     "updated_at = excluded.updated_at, "          \
+                                                     "version = excluded.version, "                \
+                                                     "placed_position = excluded.placed_position") \
+    X(ST_PROJ_ACCOUNTS_SAVE, 1,                                                                    \
+      "INSERT INTO rm_accounts (account_id, owner, currency, balance_cents, "                      \
+      "overdraft_limit_cents, status, opened_at, updated_at, version, opened_position) "           \
+      "SELECT r.account_id, r.owner, r.currency, r.balance_cents, r.overdraft_limit_cents, "       \
+      "r.status, " SQL_TS("r.opened_ms") ", " SQL_TS(                                              \
+          "r.updated_ms") ", r.version, r.opened_position "                                        \
+                          "FROM jsonb_to_recordset($1::jsonb) AS " SQL_ACCOUNT_RECORD " "          \
+                          "ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, "        \
+                          "currency = excluded.currency, "                                         \
+                          "balance_cents = excluded.balance_cents, "                               \
+                          "overdraft_limit_cents = excluded.overdraft_limit_cents, "               \
+                          "status = excluded.status, opened_at = excluded.opened_at, "             \
+                          "updated_at = excluded.updated_at, version = excluded.version, "         \
+                          "opened_position = excluded.opened_position")                            \
+    X(ST_PROJ_CUSTOMERS_ADD, 1,                                                                    \
+      "INSERT INTO rm_customers AS c (customer_id, order_count, open_order_count, "                \
+      "lifetime_spend_cents, last_order_at) "                                                      \
+      "SELECT r.customer_id, r.orders, r.open, r.spend, " SQL_TS(                                  \
+          "r.last_ms") " FROM jsonb_to_recordset($1::jsonb) "                                      \
+                       "AS r(customer_id text, orders bigint, open bigint, spend bigint, "         \
+                       "last_ms bigint) "                                                          \
+                       "ON CONFLICT (customer_id) DO UPDATE SET "                                  \
+                       "order_count = c.order_count + excluded.order_count, "                      \
+                       "open_order_count = c.open_order_count + excluded.open_order_count, "       \
+                       "lifetime_spend_cents = c.lifetime_spend_cents + "                          \
+                       "excluded.lifetime_spend_cents, "                                           \
+                       "last_order_at = greatest(c.last_order_at, excluded.last_order_at)")        \
+    X(ST_PROJ_REVENUE_ADD, 1,                                                                      \
+      "INSERT INTO rm_revenue_daily AS d (day, currency, orders_paid, revenue_cents, "             \
+      "refunds_cents) "                                                                            \
+      "SELECT date '1970-01-01' + r.day, r.currency, r.paid, r.revenue, r.refunds "                \
+      "FROM jsonb_to_recordset($1::jsonb) "                                                        \
+      "AS r(day integer, currency text, paid bigint, revenue bigint, refunds bigint) "             \
+      "ON CONFLICT (day, currency) DO UPDATE SET "                                                 \
+      "orders_paid = d.orders_paid + excluded.orders_paid, "                                       \
+      "revenue_cents = d.revenue_cents + excluded.revenue_cents, "                                 \
+      "refunds_cents = d.refunds_cents + excluded.refunds_cents")                                  \
+    X(ST_PROJ_CHECKPOINT, 2,                                                                       \
+      "UPDATE projections SET position = $2, updated_at = now() "                                  \
+      "WHERE name = 'read_model' AND position = $1 AND status = 'running'")                        \
+    X(ST_PROJ_NOTIFY, 1, "SELECT pg_notify('orderly_projection', $1)")                             \
+    X(ST_PROJ_FAIL, 1,                                                                             \
+      "UPDATE projections SET status = 'failed', error = $1, updated_at = now() "                  \
+      "WHERE name = 'read_model'")                                                                 \
+    X(ST_PROJ_RUNNING, 0,                                                                          \
+      "UPDATE projections SET status = 'running', error = NULL, updated_at = now() "               \
+      "WHERE name = 'read_model' AND status <> 'running'")                                         \
+    X(ST_ORDER_GET, 1, "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE order_id = $1")             \
+    X(ST_ORDERS_ALL, 2,                                                                            \
+      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "ORDER BY placed_position DESC LIMIT $2")                                                    \
+    X(ST_ORDERS_CUSTOMER, 3,                                                                       \
+      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "AND customer_id = $3 ORDER BY placed_position DESC LIMIT $2")                               \
+    X(ST_ORDERS_STATUS, 3,                                                                         \
+      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "AND status = $3 ORDER BY placed_position DESC LIMIT $2")                                    \
+    X(ST_ORDERS_CUSTOMER_STATUS, 4,                                                                \
+      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "AND customer_id = $3 AND status = $4 ORDER BY placed_position DESC LIMIT $2")               \
+    X(ST_ACCOUNT_GET, 1, "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts WHERE account_id = $1")     \
+    X(ST_ACCOUNTS_ALL, 2,                                                                          \
+      "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts WHERE opened_position < $1 "                   \
+      "ORDER BY opened_position DESC LIMIT $2")                                                    \
+    X(ST_ACCOUNTS_OWNER, 3,                                                                        \
+      "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts WHERE opened_position < $1 "                   \
+      "AND owner = $3 ORDER BY opened_position DESC LIMIT $2")                                     \
+    X(ST_CUSTOMER_GET, 1,                                                                          \
+      "SELECT customer_id, order_count, open_order_count, lifetime_spend_cents, " SQL_MS(          \
+          "last_order_at") " FROM rm_customers WHERE customer_id = $1 AND order_count > 0")        \
+    X(ST_REVENUE, 2,                                                                               \
+      "SELECT to_char(day, 'YYYY-MM-DD'), currency, orders_paid, revenue_cents, refunds_cents "    \
+      "FROM rm_revenue_daily WHERE day BETWEEN $1::date AND $2::date ORDER BY day, currency")      \
+    X(ST_STREAM_EVENTS, 3,                                                                         \
+      "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 AND stream_version >= $2 "       \
+      "ORDER BY stream_version LIMIT $3")                                                          \
+    X(ST_STREAM_EXISTS, 1, "SELECT 1 FROM events WHERE stream_id = $1 LIMIT 1")                    \
+    X(ST_STREAM_AS_OF, 2,                                                                          \
+      "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 "                                \
+      "AND recorded_at < " SQL_TS("$2::bigint + 1") " ORDER BY stream_version")                    \
+    X(ST_STREAM_TO_VERSION, 2,                                                                     \
+      "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 AND stream_version <= $2 "       \
+      "ORDER BY stream_version")                                                                   \
+    X(ST_FEED, 3,                                                                                  \
+      "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
+      "ORDER BY position LIMIT $3")                                                                \
+    X(ST_PROJECTIONS, 0,                                                                           \
+      "SELECT name, position, " SQL_MS("updated_at") ", status, coalesce(error, ''), "             \
+                                                     "(SELECT coalesce(max(position), 0) FROM "    \
+                                                     "events) FROM projections ORDER BY name")
+
+enum stmt {
+#define ST_ENUM(id, n, sql) id,
+    STATEMENT_TABLE(ST_ENUM)
+#undef ST_ENUM
+        ST__COUNT
+};
+
+/* Column indexes of SQL_EVENT_COLS. */
+enum {
+    EV_COL_POSITION,
+    EV_COL_STREAM,
+    EV_COL_VERSION,
+    EV_COL_TYPE,
+    EV_COL_SCHEMA,
+    EV_COL_DATA,
+    EV_COL_RECORDED_MS,
+    EV_COL_METADATA
+};
+
+#endif
