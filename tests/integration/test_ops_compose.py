@@ -1,0 +1,273 @@
+"""Operations: the deployment files without a container engine. The compose file's services,
+healthchecks, dependencies, restart policies, ports and .env secrets; the Dockerfile's stages
+and runtime libraries; and the exact commands and environment compose gives each container,
+run here against the test PostgreSQL, proving the entrypoints work."""
+
+import os
+import re
+import shutil
+import subprocess
+import unittest
+from urllib.parse import urlsplit
+
+import harness
+from harness import Client, new_id
+from ops_support import (COMPOSE_FILE, ENV_EXAMPLE, InterpolationError, OpsTest, load_compose,
+                         read_env_file)
+from orderly_env import REPO
+
+SERVICES = {"postgres", "migrate", "db-roles", "command-service", "query-service"}
+APP = {"command-service": ("command", 8081, "orderly_command"),
+       "query-service": ("query", 8082, "orderly_query")}
+DOCKERFILE = os.path.join(REPO, "Dockerfile")
+RUNTIME_BASE_PACKAGES = {"libc6", "libgcc-s1"}  # already in debian:12-slim
+
+
+def depends(svc):
+    return {k: v.get("condition") for k, v in svc.get("depends_on", {}).items()}
+
+
+class ComposeFileTest(unittest.TestCase):
+    def setUp(self):
+        self.doc = load_compose()
+        self.svcs = self.doc["services"]
+
+    def test_services(self):
+        self.assertEqual(set(self.svcs), SERVICES)
+
+    def test_postgres(self):
+        pg = self.svcs["postgres"]
+        self.assertRegex(pg["image"], r"^postgres:1[56]\b")
+        volume = pg["volumes"][0].split(":")[0]
+        self.assertIn(volume, self.doc["volumes"])  # a named volume, not a bind mount
+        self.assertIn("pg_isready", " ".join(pg["healthcheck"]["test"]))
+        self.assertIn(pg["restart"], ("always", "unless-stopped"))
+
+    def test_migrate_is_one_shot_after_healthy_postgres(self):
+        m = self.svcs["migrate"]
+        self.assertEqual(m["command"], ["command-service", "migrate"])
+        self.assertEqual(depends(m), {"postgres": "service_healthy"})
+        self.assertEqual(m["restart"], "no")
+        self.assertEqual(depends(self.svcs["db-roles"]),
+                         {"migrate": "service_completed_successfully"})
+
+    def test_app_services(self):
+        for name, (_, port, role) in APP.items():
+            with self.subTest(name):
+                s = self.svcs[name]
+                self.assertEqual(s["command"], [name])
+                self.assertEqual(depends(s), {"migrate": "service_completed_successfully",
+                                              "db-roles": "service_completed_successfully"})
+                self.assertIn("/readyz", s["healthcheck"]["test"])
+                self.assertIn(s["restart"], ("always", "unless-stopped", "on-failure"))
+                env = s["environment"]
+                self.assertEqual(env["BIND_ADDRESS"], "0.0.0.0")
+                self.assertEqual(env["PORT"], str(port))
+                self.assertEqual(s["ports"], ["%d:%d" % (port, port)])
+                url = urlsplit(env["DATABASE_URL"])
+                self.assertEqual((url.username, url.hostname, url.port), (role, "postgres", 5432))
+                self.assertEqual(s["image"], self.svcs["migrate"]["image"])
+
+    def test_secrets_come_from_env_file(self):
+        with open(COMPOSE_FILE) as f:
+            raw = f.read()
+        example = read_env_file()
+        for key in ("POSTGRES_PASSWORD", "ORDERLY_COMMAND_DB_PASSWORD",
+                    "ORDERLY_QUERY_DB_PASSWORD", "API_TOKENS"):
+            self.assertIn(key, example)
+            self.assertIn("${" + key, raw)
+            self.assertNotIn(example[key], raw, "a secret value is hard-coded")
+        for key in ("POSTGRES_PASSWORD", "ORDERLY_COMMAND_DB_PASSWORD"):
+            with self.subTest(missing=key):
+                with self.assertRaises(InterpolationError):
+                    load_compose({key: ""})
+        # Every variable compose requires has a line in .env.example.
+        required = set(re.findall(r"\$\{([A-Z_]+):\?", raw))
+        self.assertEqual(required - set(example), set())
+        with open(os.path.join(REPO, ".dockerignore")) as f:
+            ignored = f.read().split()
+        self.assertIn(".env", ignored)
+
+    def test_docker_compose_config(self):
+        tool = shutil.which("docker-compose")
+        if not tool:
+            self.skipTest("docker-compose not installed (scripts/test installs it)")
+        base = [tool, "--project-directory", REPO, "-f", COMPOSE_FILE]
+        p = subprocess.run(base + ["--env-file", ENV_EXAMPLE, "config", "-q"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        empty = os.path.join(harness.env().run_dir, "empty.env")
+        open(empty, "w").close()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "ORDERLY_"))}
+        p = subprocess.run(base + ["--env-file", empty, "config", "-q"], capture_output=True,
+                           text=True, timeout=60, env=env)
+        self.assertNotEqual(p.returncode, 0, "config passes without the secrets")
+        self.assertIn("POSTGRES_PASSWORD", p.stderr)
+
+
+class DockerfileTest(unittest.TestCase):
+    def setUp(self):
+        with open(DOCKERFILE) as f:
+            self.text = re.sub(r"\\\n", " ", f.read())
+        self.lines = [l.strip() for l in self.text.splitlines()
+                      if l.strip() and not l.strip().startswith("#")]
+
+    def runtime_packages(self):
+        final = self.text[self.text.rindex("\nFROM "):]
+        m = re.search(r"apt-get install ([^&]*)", final)
+        return {w for w in m.group(1).split() if not w.startswith("-")}
+
+    def test_stages(self):
+        froms = [l.split()[1] for l in self.lines if l.startswith("FROM ")]
+        self.assertEqual(froms, ["debian:12", "debian:12-slim"])
+        build = self.text[: self.text.rindex("\nFROM ")]
+        # The same install/build path as scripts/run.
+        for needle in ("scripts/lib.sh", "orderly_ensure_packages", "ORDERLY_RUN_PACKAGES",
+                       "orderly_build"):
+            self.assertIn(needle, build)
+        self.assertEqual(self.runtime_packages(), {"libmicrohttpd12", "libjansson4", "libpq5"})
+        user = [l.split()[1] for l in self.lines if l.startswith("USER ")]
+        self.assertTrue(user and not user[-1].startswith(("root", "0")), user)
+        self.assertIn("STOPSIGNAL SIGTERM", self.lines)
+        self.assertTrue(any(l.startswith("HEALTHCHECK") and "/readyz" in l for l in self.lines))
+        self.assertIn("MIGRATIONS_DIR=/usr/share/orderly/migrations", self.text)
+        self.assertIn("migrations /out/usr/share/orderly/migrations", self.text)
+
+    def test_runtime_packages_cover_the_binaries(self):
+        """Every library the binaries link comes from a package the runtime stage installs
+        (sanitizer runtimes of an ASan build aside)."""
+        if not shutil.which("readelf") or not shutil.which("dpkg"):
+            self.skipTest("readelf or dpkg missing")
+        wanted = self.runtime_packages() | RUNTIME_BASE_PACKAGES
+        for kind in ("command", "query"):
+            path = harness.env().binary(kind)
+            needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                                subprocess.run(["readelf", "-d", path], capture_output=True,
+                                               text=True, check=True).stdout)
+            resolved = dict(re.findall(r"^\s*(\S+) => (/\S+)", subprocess.run(
+                ["ldd", path], capture_output=True, text=True, check=True).stdout, re.M))
+            for lib in needed:
+                if re.match(r"lib(asan|ubsan|lsan|tsan)\b", lib):
+                    continue
+                with self.subTest(binary=kind, lib=lib):
+                    self.assertIn(lib, resolved)
+                    real = os.path.realpath(resolved[lib])
+                    candidates = {resolved[lib], real}
+                    candidates |= {c.replace("/usr/lib/", "/lib/", 1) for c in set(candidates)}
+                    candidates |= {c.replace("/lib/", "/usr/lib/", 1) for c in set(candidates)
+                                   if not c.startswith("/usr/")}
+                    pkgs = set()
+                    for c in candidates:
+                        p = subprocess.run(["dpkg", "-S", c], capture_output=True, text=True)
+                        if p.returncode == 0:
+                            pkgs |= {x.split(":")[0].strip() for x in
+                                     p.stdout.split(":", 1)[0].split(",")}
+                    self.assertTrue(pkgs, "no package owns %s" % lib)
+                    self.assertTrue(pkgs & wanted, "%s comes from %s" % (lib, pkgs))
+
+
+class ComposeEntrypointsTest(OpsTest):
+    """Runs what compose runs, in order, with the environment compose computes from
+    .env.example. Rewrites only what differs outside a container: the host:port of `postgres`
+    (the test cluster), PORT (a free one), the binaries' and scripts' paths."""
+
+    def setUp(self):
+        cl = harness.env().cluster
+        self.cluster = cl
+        self.db = "orderly_compose_" + new_id()[:12]
+        cl.psql("CREATE DATABASE %s" % self.db, db="postgres")
+        self.addCleanup(cl.psql, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db,
+                        db="postgres", check=False)
+        self.compose = load_compose({"POSTGRES_DB": self.db})["services"]
+        admin = urlsplit(self.compose["migrate"]["environment"]["DATABASE_URL"]).username
+        # The postgres image creates POSTGRES_USER as a superuser; do the same here.
+        cl.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%s') THEN "
+                "CREATE ROLE %s SUPERUSER LOGIN; END IF; END $$" % (admin, admin), db="postgres")
+        self.addCleanup(cl.psql, "ALTER ROLE orderly_command PASSWORD NULL; "
+                        "ALTER ROLE orderly_query PASSWORD NULL", db="postgres", check=False)
+
+    def container_env(self, name):
+        env = {k: str(v) for k, v in self.compose[name]["environment"].items()}
+        if "DATABASE_URL" in env:
+            env["DATABASE_URL"] = env["DATABASE_URL"].replace(
+                "@postgres:5432/", "@127.0.0.1:%d/" % self.cluster.port)
+        # The image's ENV (Dockerfile): migrations under /usr/share/orderly, i.e. migrations/.
+        env.setdefault("MIGRATIONS_DIR", os.path.join(REPO, "migrations"))
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        return env
+
+    def run_one_shot(self, name, argv):
+        p = subprocess.run(argv, env=self.container_env(name), capture_output=True, text=True,
+                           timeout=120)
+        self.assertEqual(p.returncode, 0, "%s: %s%s" % (name, p.stdout, p.stderr))
+        return p
+
+    def psql_db(self, query):
+        return self.cluster.psql(query, db=self.db)
+
+    def healthcheck(self, name, port):
+        test = self.compose[name]["healthcheck"]["test"]
+        self.assertEqual(test[:2], ["CMD", "orderly-healthcheck"])
+        env = self.container_env(name)
+        env["PORT"] = str(port)
+        return subprocess.run([os.path.join(REPO, "scripts", "healthcheck")] + test[2:], env=env,
+                              capture_output=True, text=True, timeout=10).returncode
+
+    def test_compose_sequence(self):
+        # postgres: its healthcheck command, pointed at the test cluster.
+        pg = self.compose["postgres"]
+        env = dict(os.environ, POSTGRES_USER=pg["environment"]["POSTGRES_USER"],
+                   POSTGRES_DB=self.db, PGHOST="127.0.0.1", PGPORT=str(self.cluster.port),
+                   PATH=self.cluster.bindir + ":" + os.environ.get("PATH", ""))
+        p = subprocess.run(["sh", "-c", pg["healthcheck"]["test"][1]], env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+        # migrate: twice, as every `up` does; the second run applies nothing.
+        argv = self.compose["migrate"]["command"]
+        self.run_one_shot("migrate", [harness.env().binary("command")] + argv[1:])
+        files = sorted(f for f in os.listdir(os.path.join(REPO, "migrations"))
+                       if f.endswith(".sql"))
+        applied = [r[0] for r in self.psql_db("SELECT version FROM schema_migrations ORDER BY 1")]
+        self.assertEqual(applied, files)
+        self.run_one_shot("migrate", [harness.env().binary("command")] + argv[1:])
+
+        # db-roles: the entrypoint script from its bind mount.
+        roles = self.compose["db-roles"]
+        mounts = dict(reversed(v.split(":")[:2]) for v in roles["volumes"])
+        script = os.path.join(REPO, os.path.relpath(mounts[roles["entrypoint"][1]], "."))
+        self.run_one_shot("db-roles", roles["entrypoint"][:1] + [script])
+        rows = self.psql_db("SELECT rolname FROM pg_authid WHERE rolpassword IS NOT NULL AND "
+                            "rolname IN ('orderly_command', 'orderly_query') ORDER BY 1")
+        self.assertEqual(rows, [["orderly_command"], ["orderly_query"]])
+
+        # The services, as their roles, with compose's environment.
+        svcs = {}
+        for name, (kind, _, _) in APP.items():
+            env = self.container_env(name)
+            env.pop("PATH")
+            svcs[name] = self.start_service(kind, env, argv=self.compose[name]["command"])
+            self.assertEqual(self.healthcheck(name, svcs[name].port), 0)
+        token = read_env_file()["API_TOKENS"].split(",")[0]
+        c = Client(svcs["command-service"].port)
+        q = Client(svcs["query-service"].port)
+        try:
+            body = {"owner": new_id("o-"), "currency": "EUR"}
+            self.assertEqual(c.post("/v1/accounts", body).status, 401)
+            r = c.post("/v1/accounts", body, headers={"Authorization": "Bearer " + token})
+            self.assertEqual(r.status, 201, r)
+            got = q.get("/v1/accounts/%s?min_position=%d" % (r.body["id"], r.body["position"]))
+            self.assertEqual(got.status, 200, got)
+            stored = self.psql_db("SELECT count(*) FROM events WHERE stream_id = '%s'"
+                                  % r.body["stream_id"])
+            self.assertEqual(stored, [["1"]])  # in the compose database, not the shared one
+        finally:
+            c.close()
+            q.close()
+        port = svcs["command-service"].port
+        svcs["command-service"].stop()
+        self.assertNotEqual(self.healthcheck("command-service", port), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
