@@ -162,17 +162,30 @@ static int64_t target_version(const struct command *c, const struct world *w)
     return is_order ? w->order.version : w->account[0].version;
 }
 
+/* A header worth recording in metadata: 1-128 printable ASCII characters. Anything else (for
+ * instance bytes that are not UTF-8, which jansson refuses) falls back to the default rather
+ * than failing a valid command. */
+static const char *metadata_header(struct command_request *cr, const char *name,
+                                   const char *fallback)
+{
+    const char *v = http_header(cr->http, name);
+    size_t n = v ? strlen(v) : 0;
+    if (n < 1 || n > 128)
+        return fallback;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] < 0x20 || v[i] > 0x7e)
+            return fallback;
+    return v;
+}
+
 static char *metadata_json(struct command_request *cr)
 {
     char command_id[UUID_STR_LEN];
     uuid_v4(command_id);
-    const char *causation = http_header(cr->http, "X-Causation-ID");
-    const char *actor = http_header(cr->http, "X-Actor");
-    json_t *m =
-        json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", command_id, "command_type",
-                  command_type_name(cr->type), "correlation_id", cr->http->correlation_id,
-                  "causation_id", causation && strlen(causation) <= 128 ? causation : command_id,
-                  "actor", actor && strlen(actor) <= 128 ? actor : "anonymous");
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", command_id, "command_type",
+                          command_type_name(cr->type), "correlation_id", cr->http->correlation_id,
+                          "causation_id", metadata_header(cr, "X-Causation-ID", command_id),
+                          "actor", metadata_header(cr, "X-Actor", "anonymous"));
     char *text = json_dumps(m, JSON_COMPACT);
     json_decref(m);
     return text;

@@ -6,6 +6,7 @@
 #include "xalloc.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -16,16 +17,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* Oversized bodies up to this size are read and discarded before the 413; larger ones are
+ * answered at once (declared length) or cut off (chunked) and the connection closed. */
+#define HTTP_DRAIN_MAX (16 * 1024 * 1024)
 
 /* What the server keeps per request beyond what handlers see; handlers get &sr->r. */
 struct server_request {
     struct request r;
     struct router_match match;
     size_t body_cap;
+    size_t body_dropped; /* bytes read and discarded after the cap was crossed */
     bool responded;
 };
+
+/* How long the drain waits with nothing in flight before it stops running handlers. */
+#define SERVER_QUIET_MS 100
 
 struct token_list {
     char **tokens;
@@ -36,7 +46,9 @@ struct server_state {
     const struct server_options *o;
     struct token_list api, read;
     atomic_int in_flight;
-    atomic_bool stopping;
+    atomic_bool stopping; /* SIGTERM seen: answers carry Connection: close */
+    atomic_bool closing;  /* drained: handlers no longer run, so nothing starts that the
+                           * daemon's stop could cut off after it committed */
 };
 
 static int64_t now_ns(void)
@@ -179,14 +191,17 @@ static void request_free(struct server_request *sr)
 }
 
 /* Keeps at most HTTP_BODY_MAX bytes; past that the body is dropped and only flagged, while
- * libmicrohttpd still reads the rest so the connection stays usable for the 413. */
+ * libmicrohttpd still reads the rest (up to HTTP_DRAIN_MAX) so the client can read the 413. */
 static void body_append(struct server_request *sr, const char *data, size_t size)
 {
     struct request *r = &sr->r;
-    if (r->body_too_large)
+    if (r->body_too_large) {
+        sr->body_dropped += size;
         return;
+    }
     if (size > HTTP_BODY_MAX - r->body_len) {
         r->body_too_large = true;
+        sr->body_dropped = r->body_len + size;
         free(r->body);
         r->body = NULL;
         r->body_len = 0;
@@ -237,6 +252,13 @@ static void request_dispatch(struct server_state *st, struct server_request *sr)
         problem_send(r, ERR_MEDIA_TYPE, NULL);
         return;
     }
+    /* seq_cst with server_run's store and in_flight read: either this request sees closing,
+     * or the drain sees it in flight and waits for its answer to be sent. */
+    if (atomic_load(&st->closing)) {
+        http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        problem_send(r, ERR_NOT_READY, NULL);
+        return;
+    }
     r->route->handler(r);
     if (r->status < 100 || r->status > 599) {
         log_msg(LOG_ERROR, "handler for %s %s set no response", r->method, r->route->pattern);
@@ -265,8 +287,23 @@ static enum MHD_Result request_queue(struct server_state *st, struct server_requ
     return ret;
 }
 
+/* True when Content-Length announces more than HTTP_DRAIN_MAX. Smaller oversized bodies are
+ * drained for a clean 413 (clients usually send the whole body before reading); chunked bodies
+ * announce nothing and are cut off in access_handler once HTTP_DRAIN_MAX is crossed. */
+static bool declared_body_too_large(struct server_request *sr)
+{
+    const char *cl = http_header(&sr->r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (!cl)
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(cl, &end, 10);
+    return end != cl && (errno == ERANGE || n > HTTP_DRAIN_MAX);
+}
+
 /* Answers only on the last call: libmicrohttpd 0.9.75 closes keep-alive connections whose
- * response is queued on the first (headers-only) call. */
+ * response is queued on the first (headers-only) call. The one exception is a declared body
+ * over HTTP_DRAIN_MAX, where closing is the point. */
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -276,13 +313,20 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     struct server_state *st = cls;
     struct server_request *sr = *req_cls;
     if (!sr) {
-        *req_cls = request_create(st, conn, url, method);
-        return MHD_YES;
+        *req_cls = sr = request_create(st, conn, url, method);
+        if (!declared_body_too_large(sr))
+            return MHD_YES;
+        /* Answer before reading a byte of the body: libmicrohttpd then closes the connection
+         * instead of draining a body that may be gigabytes long. */
+        sr->r.body_too_large = true;
+        problem_send(&sr->r, ERR_TOO_LARGE, NULL);
+        return request_queue(st, sr);
     }
     if (*upload_data_size > 0) {
         body_append(sr, upload_data, *upload_data_size);
         *upload_data_size = 0;
-        return MHD_YES;
+        /* Reading gigabytes only to refuse them is a free denial of service: hang up. */
+        return sr->body_dropped > HTTP_DRAIN_MAX ? MHD_NO : MHD_YES;
     }
     if (sr->responded)
         return MHD_YES;
@@ -408,16 +452,46 @@ static struct MHD_Daemon *daemon_start(struct server_state *st)
                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }
 
-static void wait_drained(struct server_state *st, int timeout_ms)
+/* Waits until no request has been in flight for quiet_ms (0: until none is) or the deadline.
+ * The quiet period lets connections accepted just before the quiesce send their request and
+ * get a real answer instead of the 503 that follows. */
+static bool wait_drained(struct server_state *st, int64_t deadline_ns, int quiet_ms)
 {
-    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
-    while (atomic_load(&st->in_flight) > 0 && now_ns() < deadline) {
-        struct timespec pause = {.tv_nsec = 5 * 1000000};
+    int64_t idle_since = 0;
+    while (now_ns() < deadline_ns) {
+        int64_t now = now_ns();
+        if (atomic_load(&st->in_flight) > 0)
+            idle_since = 0;
+        else if (!idle_since)
+            idle_since = now;
+        if (idle_since && now - idle_since >= (int64_t)quiet_ms * 1000000)
+            return true;
+        struct timespec pause = {.tv_nsec = 2 * 1000000};
         nanosleep(&pause, NULL);
     }
     int left = atomic_load(&st->in_flight);
     if (left > 0)
         log_msg(LOG_WARN, "shutdown timeout: %d requests still in flight", left);
+    return left == 0;
+}
+
+/* Quiesce, refuse new connections, drain, stop running handlers, drain what slipped in. */
+static void server_drain(struct server_state *st, struct MHD_Daemon *d, int timeout_ms)
+{
+    int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+    atomic_store(&st->stopping, true);
+    MHD_socket listen_fd = MHD_quiesce_daemon(d);
+    /* libmicrohttpd's threads may still hold the fd, so it is closed only after the stop; but
+     * shutdown() ends listening now: new connects are refused instead of waiting in the
+     * backlog for a close that would reset them. */
+    if (listen_fd != MHD_INVALID_SOCKET)
+        shutdown(listen_fd, SHUT_RDWR);
+    wait_drained(st, deadline, SERVER_QUIET_MS);
+    atomic_store(&st->closing, true);
+    wait_drained(st, deadline, 0);
+    MHD_stop_daemon(d);
+    if (listen_fd != MHD_INVALID_SOCKET)
+        close(listen_fd);
 }
 
 /* The signals stay blocked on return so a second SIGTERM during the caller's cleanup cannot
@@ -446,12 +520,7 @@ enum err server_run(const struct server_options *o)
     int sig = 0;
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "%s received, draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    atomic_store(&st.stopping, true);
-    MHD_socket listen_fd = MHD_quiesce_daemon(d);
-    wait_drained(&st, o->shutdown_timeout_ms);
-    MHD_stop_daemon(d);
-    if (listen_fd != MHD_INVALID_SOCKET)
-        close(listen_fd);
+    server_drain(&st, d, o->shutdown_timeout_ms);
     tokens_free(&st.api);
     tokens_free(&st.read);
     log_msg(LOG_INFO, "stopped");
