@@ -8,9 +8,15 @@ ORDERLY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 ORDERLY_RUN_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libjansson-dev
     libpq-dev check postgresql curl python3)
-# Extra tools the test suites use.
+# Extra tools the test suites use; clang and libclang-rt-14-dev (libFuzzer's runtime) build the
+# fuzz targets.
 # shellcheck disable=SC2034
-ORDERLY_TEST_PACKAGES=(valgrind clang-format)
+ORDERLY_TEST_PACKAGES=(valgrind clang-format clang libclang-rt-14-dev)
+# The operations suite (scripts/ops-check): `docker-compose config` needs no engine; PyYAML for
+# the compose and OpenAPI tests. npm (for the OpenAPI linter) is installed only when there is no
+# npm at all: a Node.js from elsewhere brings its own and conflicts with Debian's package.
+# shellcheck disable=SC2034
+ORDERLY_OPS_PACKAGES=(docker-compose python3-yaml)
 
 orderly_say() {
     printf '==> %s\n' "$*" >&2

@@ -1,0 +1,198 @@
+"""bench/rows_write.py: the write side's rows (PlaceOrder, hot Deposit, TransferFunds, each
+beside pgbench of its SQL) and the projection lag probe under a steady command load."""
+
+import http.client
+import json
+import os
+import threading
+import time
+
+import benchlib as bl
+
+PLACE_ORDER = ('{"order_id":"%s","customer_id":"bench-customer","currency":"EUR",'
+               '"items":[{"sku":"SKU-1","quantity":2,"unit_price_cents":1250}]}')
+
+
+def _lua(name):
+    return os.path.join(bl.BENCH, "wrk", name)
+
+
+def _sql(name):
+    return os.path.join(bl.BENCH, "pgbench", name)
+
+
+def measure_command(b, url_path, lua, args, conns):
+    """One wrk run against command-service, with its CPU, PostgreSQL's CPU and peak RSS."""
+    c = b.service("command")
+    pm = b.cluster.postmaster_pid()
+    cpu0, pg0 = bl.cpu_seconds(c.proc.pid), bl.cpu_of_tree(pm)
+    with bl.RssSampler({"command": c.proc.pid}) as rss:
+        w = bl.wrk(c.url + url_path, lua, conns, b.o.secs, args)
+    ok = max(1, w["requests"] - w["non2xx"])
+    w["cpu_ms_per_k"] = (bl.cpu_seconds(c.proc.pid) - cpu0) * 1e6 / ok
+    w["pg_cpu_ms_per_k"] = bl.cpu_delta(pg0, bl.cpu_of_tree(pm)) * 1e6 / ok
+    w["rss_peak"] = rss.peaks["command"]
+    b.check(w["errors"] == 0, "wrk saw %d socket errors" % w["errors"])
+    b.check(w["requests"] > w["non2xx"], "no 2xx answer at all")
+    return w
+
+
+def place_order(b, conns, keyed=False):
+    lua = _lua("place_order_key.lua" if keyed else "place_order.lua")
+    sql = _sql("place_order_idem.sql" if keyed else "place_order.sql")
+    runs, ceil = [], []
+    for rep in range(b.o.reps):
+        nonce = "%d%d" % (int(time.time()), rep)
+        w = measure_command(b, "/v1/orders", lua, [nonce] if keyed else [], conns)
+        b.check(w["non2xx"] == 0, "PlaceOrder: %d non-2xx answers" % w["non2xx"])
+        runs.append(w)
+        ceil.append(b.pgbench(sql, conns)["tps"])
+    key = "place_order%s_%d" % ("_key" if keyed else "", conns)
+    name = "PlaceOrder%s, %d conns" % (" + Idempotency-Key" if keyed else "", conns)
+    how = ("wrk -c%d, new order per request%s vs pgbench -c%d of bench/pgbench/%s (no NOTIFY)"
+           % (conns, ", unique key" if keyed else " (server-generated id)", conns,
+              os.path.basename(sql)))
+    b.row(key, name + " commands/s", "/s", [w["ok_per_s"] for w in runs], ceil, ("ratio", 0.8),
+          how)
+    b.row(key + "_p50", name + " p50 latency", "ms", [w["p50_ms"] for w in runs])
+    b.row(key + "_p99", name + " p99 latency", "ms", [w["p99_ms"] for w in runs])
+    b.row(key + "_cpu", name + ": command-service CPU per 1000 commands", "ms",
+          [w["cpu_ms_per_k"] for w in runs])
+    b.row(key + "_pgcpu", name + ": PostgreSQL CPU per 1000 commands", "ms",
+          [w["pg_cpu_ms_per_k"] for w in runs])
+    if conns == max(b.o.conns) and not keyed:
+        b.row("rss_command_load", "command-service RSS peak under load (PlaceOrder, %d conns)"
+              % conns, "MB", [w["rss_peak"] for w in runs], target=("below", 50))
+    if conns == 16 and not keyed:
+        b.data["place_order_16"] = bl.summary([w["ok_per_s"] for w in runs])["median"]
+        b.data["place_order_16_p50"] = bl.summary([w["p50_ms"] for w in runs])["median"]
+
+
+def _log_count(b, needle, offset):
+    with open(b.cluster.logfile, "rb") as f:
+        f.seek(offset)
+        return f.read().count(needle)
+
+
+def _log_size(b):
+    return os.path.getsize(b.cluster.logfile)
+
+
+def deposit_hot(b):
+    """Fresh hot accounts each repetition, so every run starts from equally short streams."""
+    n = b.o.hot_accounts
+    runs, retries, ceil, lost = [], [], [], []
+    for rep in range(1, b.o.reps + 1):
+        off = _log_size(b)
+        w = measure_command(b, "/", _lua("deposit_hot.lua"), ["hot%d-" % rep, n], 16)
+        time.sleep(0.2)  # the server log is written asynchronously by the backends
+        retries.append(_log_count(b, b"events_stream_version_key", off) / w["secs"])
+        runs.append(w)
+        streams = "stream_id LIKE 'account-hotpg%d-%%'" % rep
+        before = b.scalar("SELECT count(*) FROM events WHERE " + streams)
+        p = b.pgbench(_sql("deposit_hot.sql"), 16, {"rep": rep, "accounts": n})
+        appended = b.scalar("SELECT count(*) FROM events WHERE " + streams) - before
+        ceil.append(appended / p["secs"])
+        lost.append(max(0, p["transactions"] - appended) / p["secs"])
+    how = ("wrk -c16 on %d hot accounts (fresh ones each repetition) vs pgbench -c16 of "
+           "bench/pgbench/deposit_hot.sql counting appended rows" % n)
+    b.row("deposit_hot", "Deposit, %d hot accounts, 16 conns, commands/s" % n, "/s",
+          [w["ok_per_s"] for w in runs], ceil, None, how)
+    b.row("deposit_hot_retries", "Deposit hot: internal retries/s (pgbench: lost races/s)",
+          "/s", retries, lost, None,
+          "service: unique violations on events_stream_version_key in the server log")
+    b.row("deposit_hot_409", "Deposit hot: 409 answers/s (retries exhausted)", "/s",
+          [w["non2xx_per_s"] for w in runs])
+    b.row("deposit_hot_p99", "Deposit hot p99 latency", "ms", [w["p99_ms"] for w in runs])
+
+
+def transfer(b):
+    n = b.o.transfer_accounts
+    runs, ceil = [], []
+    sent = "type = 'TransferSent' AND stream_id LIKE 'account-xferpg-%'"
+    for _ in range(b.o.reps):
+        runs.append(measure_command(b, "/", _lua("transfer.lua"), ["xfer-", n], 16))
+        before = b.scalar("SELECT count(*) FROM events WHERE " + sent)
+        p = b.pgbench(_sql("transfer.sql"), 16, {"accounts": n})
+        ceil.append((b.scalar("SELECT count(*) FROM events WHERE " + sent) - before) / p["secs"])
+    how = ("wrk -c16, random distinct pairs among %d accounts, vs pgbench -c16 of "
+           "bench/pgbench/transfer.sql counting appended transfers; non-2xx: %s"
+           % (n, ",".join(str(w["non2xx"]) for w in runs)))
+    b.row("transfer", "TransferFunds among %d accounts, 16 conns, commands/s" % n, "/s",
+          [w["ok_per_s"] for w in runs], ceil, None, how)
+    b.row("transfer_p99", "TransferFunds p99 latency", "ms", [w["p99_ms"] for w in runs])
+
+
+def _probe(b, rep, stop, lags, errors):
+    """Command, then a read of it with min_position: the read's wait is the lag a client sees
+    (plus one GET round trip), measured from the moment the command's 2xx arrived."""
+    cc = http.client.HTTPConnection("127.0.0.1", b.service("command").port, timeout=30)
+    qc = http.client.HTTPConnection("127.0.0.1", b.service("query").port, timeout=30)
+    i = 0
+    while not stop.is_set():
+        i += 1
+        oid = "lag-%d-%d" % (rep, i)
+        cc.request("POST", "/v1/orders", PLACE_ORDER % oid, {"Content-Type": "application/json"})
+        r = cc.getresponse()
+        raw = r.read()
+        if r.status != 201:
+            errors.append("POST %d" % r.status)
+            continue
+        t0 = time.perf_counter()
+        qc.request("GET", "/v1/orders/%s?min_position=%d&wait_ms=10000" % (
+            oid, json.loads(raw)["position"]))
+        r = qc.getresponse()
+        r.read()
+        if r.status == 200:
+            lags.append((time.perf_counter() - t0) * 1000.0)
+        else:
+            errors.append("GET %d" % r.status)
+        stop.wait(0.02)
+    cc.close()
+    qc.close()
+
+
+# More connections than the max row's 16, so that a slow answer never leaves the schedule
+# without a free connection.
+PACED_CONNS = 32
+
+
+def _paced(b, rate, secs):
+    c = b.service("command")
+    return bl.wrk(c.url + "/v1/orders", _lua("place_order_paced.lua"), PACED_CONNS, secs,
+                  ["%.1f" % rate, min(2, PACED_CONNS)])
+
+
+def lag(b):
+    b.service("query")
+    b.wait_caught_up(timeout=1800)
+    top = b.data.get("place_order_16")
+    b.check(top, "no PlaceOrder 16-connection rate to take 80% of")
+    target = 0.8 * top
+    rates, p50, p99, worst, behind = [], [], [], [], []
+    for rep in range(b.o.reps):
+        lags, errors, stop = [], [], threading.Event()
+        t = threading.Thread(target=_probe, args=(b, rep, stop, lags, errors))
+        t.start()
+        try:
+            w = _paced(b, target, b.o.secs)
+        finally:
+            stop.set()
+            t.join()
+        b.check(not errors, "lag probe: %s" % errors[:5])
+        b.check(lags, "lag probe made no sample")
+        lags.sort()
+        rates.append(w["ok_per_s"])
+        p50.append(bl.percentile(lags, 50))
+        p99.append(bl.percentile(lags, 99))
+        worst.append(lags[-1])
+        behind.append(b.projection()["lag_events"])  # steady falling behind shows here
+    how = ("probe: PlaceOrder, then GET with min_position, ~40/s, while wrk -c%d sends "
+           "PlaceOrder at a fixed %.0f/s (bench/wrk/place_order_paced.lua)"
+           % (PACED_CONNS, target))
+    b.row("lag_load", "command load during the lag probe vs max (PlaceOrder 16 conns)", "/s",
+          rates, [top], None, "target ~80% of the max measured above")
+    b.row("lag_p50", "projection lag p50 (2xx -> view shows it)", "ms", p50, None, None, how)
+    b.row("lag_p99", "projection lag p99", "ms", p99, None, ("below", 50), how)
+    b.row("lag_max", "projection lag max", "ms", worst)
+    b.row("lag_end", "events not yet projected when the load stops", "events", behind)
