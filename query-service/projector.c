@@ -18,6 +18,7 @@
 
 #define BATCH_MAX      1000
 #define WAKE_MS        250 /* fallback timer: notifications are lost while disconnected */
+#define PENDING_MS     2   /* re-check soon while a horizon candidate waits to settle */
 #define LOCK_RETRY_MS  1000
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -284,7 +285,10 @@ static bool wait_wakeup(struct session *s)
     struct pollfd pfd = {.fd = PQsocket(s->c), .events = POLLIN};
     if (pfd.fd < 0)
         return false;
-    if (poll(&pfd, 1, WAKE_MS) < 0 && errno != EINTR)
+    /* An unsettled candidate settles as soon as the transactions in flight end, which is
+     * usually within milliseconds; don't leave it to the fallback timer. */
+    int timeout_ms = s->leader && !s->failed && s->ncand > 0 ? PENDING_MS : WAKE_MS;
+    if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
         return false;
     if (!PQconsumeInput(s->c))
         return false;
