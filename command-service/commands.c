@@ -4,6 +4,7 @@
 #include "codec/codec.h"
 #include "log.h"
 #include "respond.h"
+#include "snapshots.h"
 #include "store/store.h"
 #include "uuid.h"
 #include "xalloc.h"
@@ -122,39 +123,6 @@ static void fill_generated_ids(struct command *c)
     }
 }
 
-struct load_ctx {
-    struct world *world;
-    char (*ids)[STREAM_ID_MAX + 1];
-    int n;
-};
-
-static void fold_event(void *p, const struct event *e)
-{
-    struct load_ctx *ctx = p;
-    world_evolve(ctx->world, (const char(*)[STREAM_ID_MAX + 1]) ctx->ids, ctx->n, e);
-}
-
-/* Loads every stream the command reads; CancelOrder learns its refund account from the order,
- * so the list is recomputed until it stops growing. */
-static enum err load_world(struct store *s, const struct command *c, struct world *w,
-                           struct err_detail *why)
-{
-    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
-    int loaded = 0;
-    for (;;) {
-        int n = command_streams(c, w, ids);
-        if (n <= loaded)
-            return ERR_OK;
-        memset(w, 0, sizeof *w);
-        struct load_ctx ctx = {w, ids, n};
-        enum err rc =
-            store_load_streams(s, (const char(*)[STREAM_ID_MAX + 1]) ids, n, fold_event, &ctx, why);
-        if (rc != ERR_OK)
-            return rc;
-        loaded = n;
-    }
-}
-
 static int64_t target_version(const struct command *c, const struct world *w)
 {
     bool is_order = c->type == CMD_PLACE_ORDER || c->type == CMD_PAY_ORDER ||
@@ -193,8 +161,19 @@ static char *metadata_json(struct command_request *cr)
 
 enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
 
+/* After a lost race on a stream: was it our own key's first request that won? */
+static bool key_stored(struct command_request *cr)
+{
+    struct stored_response stored = {0};
+    bool found = false;
+    if (store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found) != ERR_OK)
+        return false;
+    free(stored.body);
+    return found;
+}
+
 static enum attempt append_decision(struct command_request *cr, const struct command *c,
-                                    const struct decision *d)
+                                    const struct decision *d, bool *appended)
 {
     struct target t;
     target_of(c, &t);
@@ -220,11 +199,14 @@ static enum attempt append_decision(struct command_request *cr, const struct com
     bool key_taken = false;
     enum err rc = store_append(cr->store, &a, &body, &len, &key_taken);
     free(metadata);
+    *appended = rc == ERR_OK;
     if (rc == ERR_OK) {
         metrics_add_events(d->count);
         notifier_poke();
         respond_success(cr, t.status, a.location, etag, body, len);
     } else if (key_taken) {
+        respond_replay_key(cr);
+    } else if (rc == ERR_CONFLICT && cr->idem_key && key_stored(cr)) {
         respond_replay_key(cr);
     } else if (rc == ERR_CONFLICT && cr->if_match < 0) {
         return ATTEMPT_RETRY;
@@ -238,13 +220,26 @@ static enum attempt append_decision(struct command_request *cr, const struct com
     return ATTEMPT_DONE;
 }
 
-static enum attempt attempt_once(struct command_request *cr, const struct command *c)
+/* A command that creates its stream first decides over an empty world without loading it:
+ * the stream almost never exists, and if it does the append's unique (stream_id,
+ * stream_version) refuses version 1, and the retry loads and decides for real ("already
+ * exists"). That saves PlaceOrder and OpenAccount a round trip. */
+static bool skip_first_load(const struct command_request *cr, const struct command *c)
+{
+    return (c->type == CMD_PLACE_ORDER || c->type == CMD_OPEN_ACCOUNT) && cr->if_match <= 0;
+}
+
+static enum attempt attempt_once(struct command_request *cr, const struct command *c, int attempt)
 {
     struct world *w = xcalloc(1, sizeof *w);
     struct decision *d = xcalloc(1, sizeof *d);
+    struct loaded_world lw = {0};
     struct err_detail why = {0};
     enum attempt next = ATTEMPT_DONE;
-    enum err rc = load_world(cr->store, c, w, &why);
+    bool appended = false;
+    enum err rc = attempt == 0 && skip_first_load(cr, c)
+                      ? ERR_OK
+                      : snapshots_load_world(cr->store, c, w, &lw, &why);
     if (rc != ERR_OK) {
         respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
         goto out;
@@ -259,7 +254,9 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     if (rc != ERR_OK)
         respond_refusal(cr, rc, &why);
     else
-        next = append_decision(cr, c, d);
+        next = append_decision(cr, c, d, &appended);
+    if (appended)
+        snapshots_after_append(cr->store, w, &lw);
 out:
     free(w);
     free(d);
@@ -269,7 +266,7 @@ out:
 static void run_with_retries(struct command_request *cr, const struct command *c)
 {
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-        if (attempt_once(cr, c) == ATTEMPT_DONE)
+        if (attempt_once(cr, c, attempt) == ATTEMPT_DONE)
             return;
         /* Jittered exponential backoff so writers on one hot stream stop colliding. */
         long cap_us = 100L << (attempt < 8 ? attempt : 8);
@@ -338,22 +335,13 @@ static bool read_headers(struct command_request *cr)
     return true;
 }
 
+/* No key lookup up front: a first request would pay a round trip for nothing. A repeat is
+ * caught where its answer would be stored (the append's or the refusal's insert of the key
+ * conflicts) and replays the stored answer from there. */
 static void run_command(struct command_request *cr, struct command *c)
 {
-    if (cr->idem_key) {
+    if (cr->idem_key)
         cr->request_text = request_text(cr->http);
-        struct stored_response stored = {0};
-        bool found = false;
-        enum err rc = store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found);
-        if (rc != ERR_OK) {
-            respond_transient(cr, rc, NULL);
-            return;
-        }
-        if (found) {
-            respond_replay(cr, &stored);
-            return;
-        }
-    }
     fill_generated_ids(c);
     run_with_retries(cr, c);
 }

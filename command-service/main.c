@@ -4,6 +4,7 @@
 #include "config.h"
 #include "log.h"
 #include "routes.h"
+#include "snapshots.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -19,7 +20,7 @@ static void usage(FILE *out)
                  "  migrate        apply pending migrations from MIGRATIONS_DIR and exit\n"
                  "environment: DATABASE_URL (required), PORT, BIND_ADDRESS, WORKER_THREADS,\n"
                  "  LOG_LEVEL, LOG_FORMAT, MIGRATIONS_DIR, API_TOKENS, READ_TOKENS,\n"
-                 "  SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S, CONNECTION_LIMIT\n");
+                 "  SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S, CONNECTION_LIMIT, SNAPSHOT_EVERY\n");
 }
 
 static int run_migrate(const struct config *c)
@@ -35,6 +36,7 @@ static int run_migrate(const struct config *c)
 static int run_server(const struct config *c)
 {
     commands_init(c->database_url);
+    snapshots_init(c->snapshot_every);
     notifier_start(c->database_url);
     struct server_options o = {
         .service_name = "command-service",

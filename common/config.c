@@ -113,7 +113,8 @@ bool config_load(struct config *c, int default_port, const char *default_migrati
         !choice_env("LOG_FORMAT", "json", formats, &c->log_format, err, err_len) ||
         !int_env("SHUTDOWN_TIMEOUT_MS", 10000, 0, 3600000, &c->shutdown_timeout_ms, err, err_len) ||
         !int_env("CONNECTION_TIMEOUT_S", 30, 1, 86400, &c->connection_timeout_s, err, err_len) ||
-        !int_env("CONNECTION_LIMIT", 4096, 1, 1000000, &c->connection_limit, err, err_len))
+        !int_env("CONNECTION_LIMIT", 4096, 1, 1000000, &c->connection_limit, err, err_len) ||
+        !int_env("SNAPSHOT_EVERY", 100, 0, 1000000, &c->snapshot_every, err, err_len))
         return false;
     c->migrations_dir = env("MIGRATIONS_DIR");
     if (!c->migrations_dir)

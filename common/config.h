@@ -18,6 +18,7 @@ struct config {
     const char *read_tokens;    /* READ_TOKENS, comma separated, NULL when reads are open */
     int connection_timeout_s;   /* CONNECTION_TIMEOUT_S, default 30 */
     int connection_limit;       /* CONNECTION_LIMIT, default 4096 */
+    int snapshot_every;         /* SNAPSHOT_EVERY, default 100; 0 disables snapshots */
 };
 
 /* Fills c from the environment. On a bad value writes "VARIABLE: why" into err and returns

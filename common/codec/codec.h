@@ -8,7 +8,17 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define EVENT_SCHEMA_VERSION 1 /* the schema_version written for new events */
+#define EVENT_SCHEMA_MAX 2 /* the highest schema_version of any event type */
+
+/* The schema_version written for new events of type t: its current version (OrderPlaced 2,
+ * every other type 1). Readers raise older versions to it (docs/event-versioning.md). */
+int event_schema_version(enum event_type t);
+
+/* Raises stored data of schema_version to t's current version through the upcaster chain.
+ * Returns a new reference (data itself is never changed), or NULL with an ERR_BAD_EVENT detail
+ * in why for an unknown type, an unsupported version or data an upcaster cannot raise. */
+json_t *event_data_upcast(enum event_type t, int schema_version, const json_t *data,
+                          struct err_detail *why);
 
 /* Parses a request body (JSON_REJECT_DUPLICATES) into a command of type t. path_id is the {id}
  * of the URL (NULL for POST /v1/orders, /v1/accounts, /v1/transfers) and is stored in the

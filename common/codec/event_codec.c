@@ -1,5 +1,5 @@
 /* Event data <-> JSON for the ten contract events, one field-spec table per type driving both
- * directions. Reading goes through an upcaster chain so old schema_versions can be added later. */
+ * directions. Every reader goes through the upcaster chain, which raises old schema_versions. */
 #include "codec/codec.h"
 #include "codec/validate.h"
 
@@ -82,27 +82,46 @@ static const struct field_spec account_closed_fields[] = {
  * cannot be upcast. */
 typedef json_t *(*event_upcaster)(const json_t *data);
 
-/* Per type: the current version's table and upcast[v] for every older version v. Version 1 is
- * the only one ever written, so no upcaster exists yet; adding version 2 of a type means
- * bumping EVENT_SCHEMA_VERSION, changing its table and writing upcast[1] for it (and
- * identity upcasters for the unchanged types). */
+/* OrderPlaced 1 -> 2: version 1 had no currency; every order then was in US dollars. Rows
+ * written as version 1 by releases that already sent a currency keep theirs, so both kinds of
+ * version-1 row read correctly. Anything but an object passes through for the decoder to
+ * reject with its usual message. */
+static json_t *order_placed_v1_to_v2(const json_t *data)
+{
+    if (!json_is_object(data) || json_object_get(data, "currency"))
+        return json_incref((json_t *)data);
+    json_t *up = json_copy((json_t *)data);
+    json_object_set_new(up, "currency", json_string("USD"));
+    return up;
+}
+
+/* Per type: the current version's table, that version, and upcast[v] raising v to v + 1 for
+ * every older v. Evolving a type means: bump its version, change its table, add upcast[old].
+ * The written version is the current one (event_schema_version), so writers and readers
+ * cannot disagree. */
 struct event_codec {
     const struct field_spec *fields;
-    event_upcaster upcast[EVENT_SCHEMA_VERSION];
+    int version;
+    event_upcaster upcast[EVENT_SCHEMA_MAX];
 };
 
 static const struct event_codec event_codecs[EV__COUNT] = {
-    [EV_ORDER_PLACED] = {order_placed_fields, {NULL}},
-    [EV_ORDER_PAID] = {order_paid_fields, {NULL}},
-    [EV_ORDER_SHIPPED] = {order_shipped_fields, {NULL}},
-    [EV_ORDER_CANCELLED] = {order_cancelled_fields, {NULL}},
-    [EV_ACCOUNT_OPENED] = {account_opened_fields, {NULL}},
-    [EV_FUNDS_DEPOSITED] = {funds_fields, {NULL}},
-    [EV_FUNDS_WITHDRAWN] = {funds_fields, {NULL}},
-    [EV_TRANSFER_SENT] = {transfer_fields, {NULL}},
-    [EV_TRANSFER_RECEIVED] = {transfer_fields, {NULL}},
-    [EV_ACCOUNT_CLOSED] = {account_closed_fields, {NULL}},
+    [EV_ORDER_PLACED] = {order_placed_fields, 2, {[1] = order_placed_v1_to_v2}},
+    [EV_ORDER_PAID] = {order_paid_fields, 1, {NULL}},
+    [EV_ORDER_SHIPPED] = {order_shipped_fields, 1, {NULL}},
+    [EV_ORDER_CANCELLED] = {order_cancelled_fields, 1, {NULL}},
+    [EV_ACCOUNT_OPENED] = {account_opened_fields, 1, {NULL}},
+    [EV_FUNDS_DEPOSITED] = {funds_fields, 1, {NULL}},
+    [EV_FUNDS_WITHDRAWN] = {funds_fields, 1, {NULL}},
+    [EV_TRANSFER_SENT] = {transfer_fields, 1, {NULL}},
+    [EV_TRANSFER_RECEIVED] = {transfer_fields, 1, {NULL}},
+    [EV_ACCOUNT_CLOSED] = {account_closed_fields, 1, {NULL}},
 };
+
+int event_schema_version(enum event_type t)
+{
+    return (unsigned)t < EV__COUNT ? event_codecs[t].version : 1;
+}
 
 json_t *event_data_to_json(const struct event *e)
 {
@@ -111,18 +130,25 @@ json_t *event_data_to_json(const struct event *e)
     return validate_to_json(event_codecs[e->type].fields, &e->data);
 }
 
-/* Returns a new reference to data raised to EVENT_SCHEMA_VERSION, or NULL with why set. */
-static json_t *event_upcast(enum event_type t, int version, const json_t *data,
-                            struct err_detail *why)
+json_t *event_data_upcast(enum event_type t, int version, const json_t *data,
+                          struct err_detail *why)
 {
+    if ((unsigned)t >= EV__COUNT) {
+        err_set(why, ERR_BAD_EVENT, "unknown event type %d", (int)t);
+        return NULL;
+    }
     const struct event_codec *ec = &event_codecs[t];
-    if (version < 1 || version > EVENT_SCHEMA_VERSION) {
+    if (version < 1 || version > ec->version) {
         err_set(why, ERR_BAD_EVENT, "unsupported schema_version %d for %s", version,
                 event_type_name(t));
         return NULL;
     }
+    if (data == NULL) {
+        err_set(why, ERR_BAD_EVENT, "%s has no data", event_type_name(t));
+        return NULL;
+    }
     json_t *cur = json_incref((json_t *)data); /* incref only; data itself is never changed */
-    for (int v = version; v < EVENT_SCHEMA_VERSION && cur; v++) {
+    for (int v = version; v < ec->version && cur; v++) {
         json_t *next = ec->upcast[v] ? ec->upcast[v](cur) : NULL;
         json_decref(cur);
         cur = next;
@@ -153,11 +179,7 @@ static enum err event_decode_current(struct event *e, const json_t *data, struct
 enum err event_data_from_json(struct event *e, int schema_version, const json_t *data,
                               struct err_detail *why)
 {
-    if ((unsigned)e->type >= EV__COUNT)
-        return err_set(why, ERR_BAD_EVENT, "unknown event type %d", (int)e->type);
-    if (data == NULL)
-        return err_set(why, ERR_BAD_EVENT, "%s has no data", event_type_name(e->type));
-    json_t *current = event_upcast(e->type, schema_version, data, why);
+    json_t *current = event_data_upcast(e->type, schema_version, data, why);
     if (current == NULL)
         return ERR_BAD_EVENT;
     enum err rc = event_decode_current(e, current, why);

@@ -52,22 +52,36 @@ int command_streams(const struct command *c, const struct world *w,
 
 /* The first id that matches wins: a transfer to the same account is refused before any rule
  * could read account[1], so folding it only once is harmless. */
-void world_evolve(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n,
-                  const struct event *e)
+void world_slot(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n, const char *stream_id,
+                struct order_state **order, struct account_state **account)
 {
     int accounts = 0;
+    *order = NULL;
+    *account = NULL;
     for (int i = 0; i < n; i++) {
         bool is_order = strncmp(ids[i], "order-", 6) == 0;
-        if (strcmp(ids[i], e->stream_id) == 0) {
+        if (strcmp(ids[i], stream_id) == 0) {
             if (is_order)
-                order_evolve(&w->order, e);
+                *order = &w->order;
             else if (accounts < 2)
-                account_evolve(&w->account[accounts], e);
+                *account = &w->account[accounts];
             return;
         }
         if (!is_order)
             accounts++;
     }
+}
+
+void world_evolve(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n,
+                  const struct event *e)
+{
+    struct order_state *o;
+    struct account_state *a;
+    world_slot(w, ids, n, e->stream_id, &o, &a);
+    if (o)
+        order_evolve(o, e);
+    else if (a)
+        account_evolve(a, e);
 }
 
 /* ---- shared rule helpers ---- */

@@ -269,6 +269,11 @@ int command_streams(const struct command *c, const struct world *w,
 void world_evolve(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n,
                   const struct event *e);
 
+/* The slot of stream_id in w (ids/n as for world_evolve), where a snapshot is restored: one of
+ * *order and *account is set, or both are NULL when stream_id is not listed. */
+void world_slot(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n, const char *stream_id,
+                struct order_state **order, struct account_state **account);
+
 /* The whole domain: returns ERR_OK and the events to append (with stream_version set to the
  * next version of each stream), or the rule that refuses the command with a detail in why. */
 enum err decide(const struct command *c, const struct world *w, struct decision *out,

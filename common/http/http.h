@@ -17,6 +17,17 @@
 struct request;
 typedef void (*handler_fn)(struct request *req);
 
+/* Streaming responses (Server-Sent Events). fill writes up to max bytes into buf and returns
+ * how many, HTTP_STREAM_END to finish the body, or HTTP_STREAM_ERROR to cut the connection;
+ * it returns 0 only right after calling http_stream_pause, so an idle stream costs no CPU.
+ * done runs once when the connection is finished with the stream (also when it never
+ * started); after it the stream handle must not be used. */
+#define HTTP_STREAM_END   (-1L)
+#define HTTP_STREAM_ERROR (-2L)
+struct http_stream; /* a paused or running streaming connection */
+typedef long (*http_stream_fill_fn)(void *cls, char *buf, size_t max);
+typedef void (*http_stream_done_fn)(void *cls);
+
 /* One row of a service's route table. pattern segments "{id}" capture one path segment
  * (URL-decoded) into the request's params, in order. name labels metrics and logs. */
 struct route {
@@ -51,6 +62,10 @@ struct request {
     size_t response_len;
     int header_count;
     struct http_header headers[HTTP_HEADERS_MAX];
+    /* set by http_respond_stream: the body comes from stream_fill instead */
+    http_stream_fill_fn stream_fill;
+    http_stream_done_fn stream_done;
+    void *stream_cls;
 };
 
 /* Request accessors; returned strings are borrowed from libmicrohttpd or the request and live
@@ -64,6 +79,19 @@ void http_respond_json(struct request *r, int status, json_t *body); /* steals b
 void http_respond_raw(struct request *r, int status, const char *content_type, const char *body,
                       size_t len);                                            /* copies body */
 void http_add_header(struct request *r, const char *name, const char *value); /* copies */
+
+/* Answers status with a body of unknown length (chunked) produced by fill; content_type is
+ * borrowed (a literal). Returns the handle for pause/resume; cls belongs to the caller, who
+ * frees it in done. */
+struct http_stream *http_respond_stream(struct request *r, int status, const char *content_type,
+                                        http_stream_fill_fn fill, http_stream_done_fn done,
+                                        void *cls);
+/* Only from inside fill, which then returns 0: the connection leaves the event loop (no
+ * polling, no timeout) until http_stream_resume. */
+void http_stream_pause(struct http_stream *s);
+/* Any thread, only on a stream paused by http_stream_pause and not resumed since: fill runs
+ * again soon on the connection's worker thread. */
+void http_stream_resume(struct http_stream *s);
 
 /* Renders a problem+json body (RFC 9457) for e and why (may be NULL); the caller frees it. */
 char *problem_render(enum err e, const struct err_detail *why, size_t *len_out);
@@ -83,6 +111,8 @@ struct server_options {
     const char *api_tokens;   /* comma-separated; when set, POSTs need a bearer token */
     const char *read_tokens;  /* comma-separated; when set, GETs (but /healthz, /readyz,
                                * /metrics) need one of these or of api_tokens */
+    void (*on_drain)(void);   /* optional: at SIGTERM, before the drain; ends open streams
+                               * (paused streams must be resumed before the daemon stops) */
 };
 
 /* Worker threads are libmicrohttpd's pool threads: a service keeps one database connection per

@@ -180,6 +180,8 @@ static struct server_request *request_create(struct server_state *st, struct MHD
 
 static void request_free(struct server_request *sr)
 {
+    if (sr->r.stream_fill && sr->r.stream_done) /* a stream that was never queued */
+        sr->r.stream_done(sr->r.stream_cls);
     router_match_free(&sr->match);
     free(sr->r.body);
     free(sr->r.response_body);
@@ -266,11 +268,53 @@ static void request_dispatch(struct server_state *st, struct server_request *sr)
     }
 }
 
+/* What a streaming response's callbacks need; owned by the MHD response, freed with it. */
+struct stream_ctx {
+    http_stream_fill_fn fill;
+    http_stream_done_fn done;
+    void *cls;
+};
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream_ctx *c = cls;
+    long n = c->fill(c->cls, buf, max);
+    if (n == HTTP_STREAM_END)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n < 0)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream_ctx *c = cls;
+    if (c->done)
+        c->done(c->cls);
+    free(c);
+}
+
+/* A buffer response, or for a stream a chunked one whose done callback runs exactly once. */
+static struct MHD_Response *response_create(struct request *r)
+{
+    if (!r->stream_fill)
+        return MHD_create_response_from_buffer(r->response_len, r->response_body,
+                                               MHD_RESPMEM_MUST_COPY);
+    struct stream_ctx *c = xmalloc(sizeof *c);
+    *c = (struct stream_ctx){r->stream_fill, r->stream_done, r->stream_cls};
+    r->stream_fill = NULL; /* from here the response owns the stream */
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, c, stream_free);
+    if (!resp)
+        stream_free(c);
+    return resp;
+}
+
 static enum MHD_Result request_queue(struct server_state *st, struct server_request *sr)
 {
     struct request *r = &sr->r;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(r->response_len, r->response_body, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *resp = response_create(r);
     if (!resp)
         return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
@@ -407,6 +451,27 @@ void http_respond_raw(struct request *r, int status, const char *content_type, c
     respond_take(r, status, content_type, copy, len);
 }
 
+struct http_stream *http_respond_stream(struct request *r, int status, const char *content_type,
+                                        http_stream_fill_fn fill, http_stream_done_fn done,
+                                        void *cls)
+{
+    respond_take(r, status, content_type, NULL, 0);
+    r->stream_fill = fill;
+    r->stream_done = done;
+    r->stream_cls = cls;
+    return (struct http_stream *)r->conn;
+}
+
+void http_stream_pause(struct http_stream *s)
+{
+    MHD_suspend_connection((struct MHD_Connection *)s);
+}
+
+void http_stream_resume(struct http_stream *s)
+{
+    MHD_resume_connection((struct MHD_Connection *)s);
+}
+
 void http_add_header(struct request *r, const char *name, const char *value)
 {
     if (r->header_count >= HTTP_HEADERS_MAX) {
@@ -424,8 +489,10 @@ static struct MHD_Daemon *daemon_start(struct server_state *st)
     const struct server_options *o = st->o;
     struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
     struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)o->port)};
-    unsigned int flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    /* Suspend/resume lets a stream with nothing to send leave the event loop: without it an
+     * idle Server-Sent Events connection would be polled (or hold a thread) all the time. */
+    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                         MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     const struct sockaddr *addr = (const struct sockaddr *)&v4;
     if (inet_pton(AF_INET, o->bind_address, &v4.sin_addr) != 1) {
         if (inet_pton(AF_INET6, o->bind_address, &v6.sin6_addr) != 1)
@@ -480,6 +547,8 @@ static void server_drain(struct server_state *st, struct MHD_Daemon *d, int time
 {
     int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
     atomic_store(&st->stopping, true);
+    if (st->o->on_drain) /* streams end now, so they do not hold the drain until its deadline */
+        st->o->on_drain();
     MHD_socket listen_fd = MHD_quiesce_daemon(d);
     /* libmicrohttpd's threads may still hold the fd, so it is closed only after the stop; but
      * shutdown() ends listening now: new connects are refused instead of waiting in the

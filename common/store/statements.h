@@ -3,7 +3,16 @@
 #ifndef ORDERLY_STATEMENTS_H
 #define ORDERLY_STATEMENTS_H
 
-enum stmt { STMT_LOAD, STMT_APPEND, STMT_IDEM_LOOKUP, STMT_IDEM_SAVE, STMT_EXPIRE, STMT__COUNT };
+enum stmt {
+    STMT_LOAD,
+    STMT_APPEND,
+    STMT_IDEM_LOOKUP,
+    STMT_IDEM_SAVE,
+    STMT_EXPIRE,
+    STMT_LOAD_SNAP,
+    STMT_SNAPSHOT_SAVE,
+    STMT__COUNT
+};
 
 struct statement {
     const char *name;
@@ -59,6 +68,38 @@ static const struct statement statements[STMT__COUNT] = {
                      "DELETE FROM idempotency_keys"
                      " WHERE created_at < now() - make_interval(secs => $1::int)",
                      1},
+    /* Snapshot + tail in one round trip: per stream its snapshot of schema $2 (a row with a
+     * NULL type) and then only the events after it. The lateral subquery keeps the tail an
+     * index range scan on (stream_id, stream_version) however long the stream is. $2 = 0
+     * matches no snapshot: the full streams. */
+    [STMT_LOAD_SNAP] =
+        {"load_streams_snap",
+         "WITH ids AS (SELECT DISTINCT unnest($1::text[]) AS id),"
+         " snap AS (SELECT sn.stream_id, sn.version, sn.state::text AS state,"
+         "   floor(extract(epoch FROM sn.last_recorded_at) * 1000)::bigint AS ms"
+         "   FROM snapshots sn JOIN ids ON sn.stream_id = ids.id"
+         "   WHERE sn.snapshot_schema = $2::int)"
+         " SELECT stream_id, version, 0::bigint, NULL::text, 0, state, ms FROM snap"
+         " UNION ALL"
+         " SELECT e.stream_id, e.stream_version, e.position, e.type, e.schema_version,"
+         "   e.data::text, floor(extract(epoch FROM e.recorded_at) * 1000)::bigint"
+         " FROM ids CROSS JOIN LATERAL (SELECT * FROM events ev WHERE ev.stream_id = ids.id"
+         "   AND ev.stream_version > coalesce((SELECT version FROM snap"
+         "     WHERE snap.stream_id = ids.id), 0)) e"
+         " ORDER BY 1, 2",
+         2},
+    /* Always replaces: a row that was ignored (garbage, even at a huge version) must not pin
+     * the stream to full replays. A slower writer may replace a newer snapshot with an older
+     * one; both are true states, so that only lengthens the next tail. */
+    [STMT_SNAPSHOT_SAVE] =
+        {"snapshot_save",
+         "INSERT INTO snapshots (stream_id, version, snapshot_schema, state, last_recorded_at)"
+         " VALUES ($1, $2::bigint, $3::int, $4::jsonb,"
+         "   timestamptz 'epoch' + $5::bigint * interval '1 millisecond')"
+         " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"
+         "   snapshot_schema = excluded.snapshot_schema, state = excluded.state,"
+         "   last_recorded_at = excluded.last_recorded_at, created_at = now()",
+         5},
 };
 
 #endif

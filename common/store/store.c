@@ -8,6 +8,7 @@
 #include "xalloc.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +79,20 @@ static bool store_prepare_all(struct store *s)
     return true;
 }
 
+/* These connections never LISTEN, so an idle socket that has something to read carries the
+ * server's goodbye (a FATAL message or EOF after a restart): reconnect before sending, so a
+ * write never goes out on a connection we could have known was dead. */
+static bool connection_alive(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK)
+        return false;
+    struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
+    return poll(&pfd, 1, 0) == 0;
+}
+
 enum err store_ready(struct store *s)
 {
-    if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
+    if (s->conn && connection_alive(s->conn))
         return ERR_OK;
     store_disconnect(s);
     /* internal_writer: our appends notify from a separate connection after commit, so the
@@ -158,23 +170,75 @@ static enum err row_to_event(PGresult *r, int row, struct event *e, struct err_d
     return rc;
 }
 
-enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
-                            store_event_fn fn, void *ctx, struct err_detail *why)
+/* Snapshot rows (STMT_LOAD_SNAP) have a NULL type. */
+static void row_to_snapshot(PGresult *r, int row, store_snapshot_fn snap_fn, void *ctx)
 {
-    char *literal = text_array_literal(ids, n);
-    const char *params[] = {literal};
+    struct store_snapshot snap = {PQgetvalue(r, row, 0), strtoll(PQgetvalue(r, row, 1), NULL, 10),
+                                  strtoll(PQgetvalue(r, row, 6), NULL, 10), PQgetvalue(r, row, 5)};
+    snap_fn(ctx, &snap);
+}
+
+static enum err load_rows(struct store *s, enum stmt id, const char *const *params,
+                          store_event_fn fn, store_snapshot_fn snap_fn, void *ctx,
+                          struct err_detail *why)
+{
     PGresult *r;
-    enum err rc = exec_read(s, STMT_LOAD, params, &r);
-    free(literal);
+    enum err rc = exec_read(s, id, params, &r);
     if (rc != ERR_OK)
         return rc;
     struct event *e = xmalloc(sizeof *e);
     for (int i = 0; i < PQntuples(r) && rc == ERR_OK; i++) {
+        if (snap_fn && PQgetisnull(r, i, 3)) {
+            row_to_snapshot(r, i, snap_fn, ctx);
+            continue;
+        }
         rc = row_to_event(r, i, e, why);
         if (rc == ERR_OK)
             fn(ctx, e);
     }
     free(e);
+    PQclear(r);
+    return rc;
+}
+
+enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+                            store_event_fn fn, void *ctx, struct err_detail *why)
+{
+    char *literal = text_array_literal(ids, n);
+    const char *params[] = {literal};
+    enum err rc = load_rows(s, STMT_LOAD, params, fn, NULL, ctx, why);
+    free(literal);
+    return rc;
+}
+
+enum err store_load_snapshots(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+                              int snapshot_schema, store_event_fn fn, store_snapshot_fn snap_fn,
+                              void *ctx, struct err_detail *why)
+{
+    char *literal = text_array_literal(ids, n);
+    char schema[16];
+    snprintf(schema, sizeof schema, "%d", snapshot_schema);
+    const char *params[] = {literal, schema};
+    enum err rc = load_rows(s, STMT_LOAD_SNAP, params, fn, snap_fn, ctx, why);
+    free(literal);
+    return rc;
+}
+
+enum err store_snapshot_save(struct store *s, const char *stream_id, int64_t version,
+                             int snapshot_schema, const char *state_json, int64_t last_recorded_ms)
+{
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    char v[24], schema[16], ms[24];
+    snprintf(v, sizeof v, "%lld", (long long)version);
+    snprintf(schema, sizeof schema, "%d", snapshot_schema);
+    snprintf(ms, sizeof ms, "%lld", (long long)last_recorded_ms);
+    const char *params[] = {stream_id, v, schema, state_json, ms};
+    PGresult *r =
+        PQexecPrepared(s->conn, statements[STMT_SNAPSHOT_SAVE].name, 5, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = store_error(s, r, "snapshot save");
     PQclear(r);
     return rc;
 }
@@ -216,7 +280,8 @@ static char *events_param(const struct decision *d)
         json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:i, s:o}", "stream_id", e->stream_id,
                                              "stream_version", (json_int_t)e->stream_version,
                                              "type", event_type_name(e->type), "schema_version",
-                                             EVENT_SCHEMA_VERSION, "data", event_data_to_json(e)));
+                                             event_schema_version(e->type), "data",
+                                             event_data_to_json(e)));
     }
     char *text = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);

@@ -27,6 +27,29 @@ enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1]
                             store_event_fn fn, void *ctx, struct err_detail *why)
     __attribute__((warn_unused_result));
 
+/* A snapshot met while loading; state_text (the stored JSON) lives only during the call. */
+struct store_snapshot {
+    const char *stream_id;
+    int64_t version;
+    int64_t last_recorded_ms; /* the latest recorded_at among events 1..version */
+    const char *state_text;
+};
+typedef void (*store_snapshot_fn)(void *ctx, const struct store_snapshot *snap);
+
+/* As store_load_streams in one statement, except that a stream with a snapshot of
+ * snapshot_schema (0: use none) starts with snap_fn for it and continues with only the events
+ * after its version. */
+enum err store_load_snapshots(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+                              int snapshot_schema, store_event_fn fn, store_snapshot_fn snap_fn,
+                              void *ctx, struct err_detail *why)
+    __attribute__((warn_unused_result));
+
+/* Saves state_json as stream_id's snapshot at version unless a newer one of the same schema is
+ * there. Snapshots are a cache: callers log a failure and go on. */
+enum err store_snapshot_save(struct store *s, const char *stream_id, int64_t version,
+                             int snapshot_schema, const char *state_json, int64_t last_recorded_ms)
+    __attribute__((warn_unused_result));
+
 /* A stored first answer for an Idempotency-Key. body is owned by the caller (free()). */
 struct stored_response {
     bool same_request; /* the request hashes equal */

@@ -143,7 +143,8 @@ START_TEST(test_event_round_trip)
     json_t *parsed = json_loads(text, 0, NULL);
     memset(&out, 0xAB, sizeof out);
     out.type = in.type;
-    ck_assert_int_eq(event_data_from_json(&out, EVENT_SCHEMA_VERSION, parsed, &why), ERR_OK);
+    ck_assert_int_eq(event_data_from_json(&out, event_schema_version(in.type), parsed, &why),
+                     ERR_OK);
     ck_assert_msg(memcmp(&in.data, &out.data, sizeof in.data) == 0, "%s differs after round trip",
                   event_type_name(in.type));
     free(text);
@@ -169,7 +170,7 @@ static const struct bad_event_case {
     const char *data;
     const char *detail;
 } bad_event_cases[] = {
-    {EV_ORDER_PLACED, 2, "{}", "unsupported schema_version 2 for OrderPlaced"},
+    {EV_ORDER_PLACED, 3, "{}", "unsupported schema_version 3 for OrderPlaced"},
     {EV_ACCOUNT_CLOSED, 0, "{'account_id':'a'}", "unsupported schema_version 0 for AccountClosed"},
     {EV_ORDER_PLACED, 1, "{'order_id':'o','customer_id':'c','currency':'EUR','items':[]}",
      "OrderPlaced data field items: items must have between 1 and 100 items"},

@@ -229,7 +229,8 @@ static const char *const config_vars[] = {"DATABASE_URL",
                                           "READ_TOKENS",
                                           "SHUTDOWN_TIMEOUT_MS",
                                           "CONNECTION_TIMEOUT_S",
-                                          "CONNECTION_LIMIT"};
+                                          "CONNECTION_LIMIT",
+                                          "SNAPSHOT_EVERY"};
 
 static void config_env_reset(void)
 {
@@ -261,6 +262,8 @@ static const struct config_bad {
     {"SHUTDOWN_TIMEOUT_MS", "1.5", "SHUTDOWN_TIMEOUT_MS: must be an integer between 0 and 3600000"},
     {"CONNECTION_TIMEOUT_S", "0", "CONNECTION_TIMEOUT_S: must be an integer between 1 and 86400"},
     {"CONNECTION_LIMIT", "lots", "CONNECTION_LIMIT: must be an integer between 1 and 1000000"},
+    {"SNAPSHOT_EVERY", "-1", "SNAPSHOT_EVERY: must be an integer between 0 and 1000000"},
+    {"SNAPSHOT_EVERY", "1000001", "SNAPSHOT_EVERY: must be an integer between 0 and 1000000"},
 };
 
 START_TEST(test_config_bad)
@@ -297,6 +300,7 @@ START_TEST(test_config_defaults)
     ck_assert_int_eq(c.shutdown_timeout_ms, 10000);
     ck_assert_int_eq(c.connection_timeout_s, 30);
     ck_assert_int_eq(c.connection_limit, 4096);
+    ck_assert_int_eq(c.snapshot_every, 100);
 }
 END_TEST
 
@@ -312,6 +316,7 @@ START_TEST(test_config_values)
     setenv("API_TOKENS", "a,b", 1);
     setenv("READ_TOKENS", "r", 1);
     setenv("SHUTDOWN_TIMEOUT_MS", "0", 1);
+    setenv("SNAPSHOT_EVERY", "0", 1);
     struct config c;
     char err[256];
     ck_assert_msg(config_load(&c, 8081, "/m", err, sizeof err), "%s", err);
@@ -324,6 +329,7 @@ START_TEST(test_config_values)
     ck_assert_str_eq(c.api_tokens, "a,b");
     ck_assert_str_eq(c.read_tokens, "r");
     ck_assert_int_eq(c.shutdown_timeout_ms, 0);
+    ck_assert_int_eq(c.snapshot_every, 0);
     config_env_reset();
 }
 END_TEST
