@@ -2,24 +2,68 @@
  * server over the read tables, and an orderly shutdown. */
 #include "config.h"
 #include "http/http.h"
+#include "live.h"
 #include "log.h"
 #include "projector.h"
 #include "reads.h"
+#include "rebuild.h"
 #include "routes.h"
+#include "verify.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #define QUERY_DEFAULT_PORT 8082
+
+#define LIVE_HEARTBEAT_DEFAULT_MS 15000
+#define LIVE_RING_DEFAULT         4096
 
 static void usage(FILE *out)
 {
     fprintf(
         out,
         "usage: query-service [serve]\n"
+        "       query-service verify    check every stream's hash chain (exit 1 on a break)\n"
+        "       query-service rebuild [NAME]  rebuild a projection (default read_model) "
+        "with no downtime\n"
         "       query-service --help | --version\n\n"
         "Tails the event log into read tables and serves them over HTTP.\n"
         "Environment: DATABASE_URL (required), PORT (default 8082), BIND_ADDRESS,\n"
         "WORKER_THREADS, LOG_LEVEL, LOG_FORMAT, SHUTDOWN_TIMEOUT_MS, API_TOKENS, READ_TOKENS.\n");
+}
+
+static void query_metrics(void *buf)
+{
+    projector_metrics(buf);
+    live_metrics(buf);
+}
+
+/* An optional integer variable in [min, max] (min >= 0); -1 when the value is bad. */
+static int env_int(const char *name, int def, int min, int max)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return *end == '\0' && n >= min && n <= max ? (int)n : -1;
+}
+
+/* Every live subscriber holds a socket: let the process open as many as it may accept. */
+static void raise_open_files(int connection_limit)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t want = (rlim_t)connection_limit + 256;
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+        want = rl.rlim_max;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_msg(LOG_WARN, "cannot raise the open files limit to %lu", (unsigned long)want);
+    }
 }
 
 static int serve(void)
@@ -35,11 +79,23 @@ static int serve(void)
         return 2;
     }
     reads_init(cfg.database_url);
-    metrics_set_extra(projector_metrics);
+    verify_init(cfg.database_url);
+    metrics_set_extra(query_metrics);
     if (!projector_start(cfg.database_url)) {
         log_msg(LOG_ERROR, "cannot start the projector thread");
         return 1;
     }
+    /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both. */
+    int heartbeat_ms = env_int("LIVE_HEARTBEAT_MS", LIVE_HEARTBEAT_DEFAULT_MS, 1, 3600000);
+    int ring = env_int("LIVE_RING_EVENTS", LIVE_RING_DEFAULT, 1, LIVE_RING_DEFAULT);
+    if (heartbeat_ms < 0 || ring < 0 || !live_start(heartbeat_ms, ring)) {
+        log_msg(LOG_ERROR, heartbeat_ms < 0 ? "LIVE_HEARTBEAT_MS must be between 1 and 3600000"
+                           : ring < 0       ? "LIVE_RING_EVENTS must be between 1 and 4096"
+                                            : "cannot start the live feed thread");
+        projector_stop();
+        return heartbeat_ms < 0 || ring < 0 ? 2 : 1;
+    }
+    raise_open_files(cfg.connection_limit);
     size_t route_count;
     const struct route *routes = routes_table(&route_count);
     struct server_options o = {
@@ -51,11 +107,13 @@ static int serve(void)
         .route_count = route_count,
         .shutdown_timeout_ms = cfg.shutdown_timeout_ms,
         .connection_timeout_s = 60,
-        .connection_limit = 1024,
+        .connection_limit = cfg.connection_limit,
         .api_tokens = cfg.api_tokens,
         .read_tokens = cfg.read_tokens,
+        .on_drain = live_drain,
     };
     enum err rc = server_run(&o);
+    live_stop();
     projector_stop();
     reads_close_all();
     if (rc != ERR_OK) {
@@ -68,6 +126,8 @@ static int serve(void)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && argc <= 3 && strcmp(argv[1], "rebuild") == 0)
+        return rebuild_main(argc == 3 ? argv[2] : NULL);
     if (argc > 2) {
         usage(stderr);
         return 2;
@@ -80,6 +140,8 @@ int main(int argc, char **argv)
         printf("query-service %s\n", ORDERLY_VERSION);
         return 0;
     }
+    if (argc == 2 && strcmp(argv[1], "verify") == 0)
+        return verify_main();
     if (argc == 2 && strcmp(argv[1], "serve") != 0) {
         usage(stderr);
         return 2;

@@ -390,22 +390,34 @@ static void batch_free(struct batch *b)
     free(b->rev);
 }
 
-enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to,
-                     struct err_detail *why)
+/* The batch's work without BEGIN/COMMIT: the caller owns the transaction. */
+static enum err apply_in(struct batch *b, const PGresult *events, int64_t from, int64_t to,
+                         struct err_detail *why)
+{
+    enum err rc = load_states(b);
+    if (rc == ERR_OK)
+        rc = fold_all(b, events, why);
+    if (rc == ERR_OK)
+        rc = write_all(b, from, to);
+    return rc;
+}
+
+enum err batch_apply_txn(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+                         enum batch_txn txn, struct err_detail *why)
 {
     struct batch b = {.c = c};
     enum err rc = index_streams(&b, events, why);
     if (rc != ERR_OK)
         goto out;
+    if (txn == BATCH_IN_CALLER_TXN) {
+        rc = apply_in(&b, events, from, to, why);
+        goto out;
+    }
     if (!readmodel_command(c, "BEGIN")) {
         rc = ERR_DB_DOWN;
         goto out;
     }
-    rc = load_states(&b);
-    if (rc == ERR_OK)
-        rc = fold_all(&b, events, why);
-    if (rc == ERR_OK)
-        rc = write_all(&b, from, to);
+    rc = apply_in(&b, events, from, to, why);
     if (rc == ERR_OK && !readmodel_command(c, "COMMIT"))
         rc = ERR_DB_DOWN;
     if (rc != ERR_OK)
@@ -413,4 +425,10 @@ enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to
 out:
     batch_free(&b);
     return rc;
+}
+
+enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+                     struct err_detail *why)
+{
+    return batch_apply_txn(c, events, from, to, BATCH_OWN_TXN, why);
 }

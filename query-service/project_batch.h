@@ -15,4 +15,15 @@
 enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to,
                      struct err_detail *why) __attribute__((warn_unused_result));
 
+/* The tables written are the ones c's search_path resolves rm_* and projections to: the live
+ * ones for the projector, the shadow copies for `rebuild` (rebuild.c sets the path), so both run
+ * this one code path over the same prepared statements. */
+enum batch_txn {
+    BATCH_OWN_TXN,       /* BEGIN ... COMMIT around the batch, as batch_apply */
+    BATCH_IN_CALLER_TXN, /* inside the caller's transaction; on error the caller rolls back */
+};
+enum err batch_apply_txn(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+                         enum batch_txn txn, struct err_detail *why)
+    __attribute__((warn_unused_result));
+
 #endif

@@ -3,6 +3,7 @@
 #include "reads.h"
 
 #include "codec/codec.h"
+#include "codec/snapshot_codec.h"
 #include "domain/domain.h"
 #include "http/http.h"
 #include "log.h"
@@ -154,7 +155,9 @@ enum err reads_aggregate(bool order, const char *id, json_t **out)
     return e;
 }
 
-/* Folds rows of SQL_EVENT_COLS with the command side's evolve. */
+/* Folds rows of SQL_TEMPORAL with the command side's evolve, starting from the snapshot row
+ * when there is one. ERR_CONFLICT: the snapshot is unusable and the caller reads again
+ * without snapshots. */
 static enum err fold_rows(bool order, const PGresult *res, json_t **out)
 {
     struct event *ev = xmalloc(sizeof *ev);
@@ -163,13 +166,22 @@ static enum err fold_rows(bool order, const PGresult *res, json_t **out)
     struct err_detail why = {0};
     enum err e = ERR_OK;
     for (int i = 0; i < PQntuples(res) && e == ERR_OK; i++) {
+        if (PQgetisnull(res, i, EV_COL_TYPE)) {
+            if (!snapshot_decode(
+                    PQgetvalue(res, i, EV_COL_STREAM), readmodel_int(res, i, EV_COL_VERSION),
+                    PQgetvalue(res, i, EV_COL_DATA), order ? os : NULL, order ? NULL : &as, &why))
+                e = ERR_CONFLICT;
+            continue;
+        }
         e = readmodel_event_row(res, i, ev, &why);
         if (e == ERR_OK && order)
             order_evolve(os, ev);
         else if (e == ERR_OK)
             account_evolve(&as, ev);
     }
-    if (e != ERR_OK)
+    if (e == ERR_CONFLICT)
+        log_msg(LOG_WARN, "query: ignoring a snapshot: %s", why.detail);
+    else if (e != ERR_OK)
         log_msg(LOG_ERROR, "query: %s", why.detail);
     else if (order ? os->status == ORDER_NONE : as.status == ACCOUNT_NONE)
         e = ERR_NOT_FOUND;
@@ -183,19 +195,24 @@ static enum err fold_rows(bool order, const PGresult *res, json_t **out)
 enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t bound,
                             json_t **out)
 {
-    char stream[STREAM_ID_MAX + 1], b[24];
+    char stream[STREAM_ID_MAX + 1], b[24], schema[16];
     if (order)
         stream_id_order(stream, id);
     else
         stream_id_account(stream, id);
     snprintf(b, sizeof b, "%" PRId64, bound);
-    const char *params[] = {stream, b};
-    enum err e = ERR_OK;
-    PGresult *res = run(by_version ? ST_STREAM_TO_VERSION : ST_STREAM_AS_OF, params, &e);
-    if (!res)
-        return e;
-    e = fold_rows(order, res, out);
-    PQclear(res);
+    snprintf(schema, sizeof schema, "%d", SNAPSHOT_SCHEMA);
+    const char *params[] = {stream, b, schema};
+    enum err e = ERR_CONFLICT;
+    for (int attempt = 0; attempt < 2 && e == ERR_CONFLICT; attempt++) {
+        if (attempt > 0)
+            snprintf(schema, sizeof schema, "0"); /* matches no snapshot */
+        PGresult *res = run(by_version ? ST_STREAM_TO_VERSION : ST_STREAM_AS_OF, params, &e);
+        if (!res)
+            return e;
+        e = fold_rows(order, res, out);
+        PQclear(res);
+    }
     return e;
 }
 
@@ -276,15 +293,31 @@ static json_t *stored_json(const PGresult *res, int row, int col)
     return v ? v : json_null();
 }
 
+/* The event's data in its type's current shape (the upcaster chain every reader uses), so a
+ * consumer needs one parser per type; schema_version stays as stored, telling auditors what
+ * was written. Data no upcaster can raise (an unknown type or version) is shown as stored. */
+static json_t *upcast_json(const PGresult *res, int row)
+{
+    json_t *data = stored_json(res, row, EV_COL_DATA);
+    enum event_type t;
+    if (!event_type_parse(PQgetvalue(res, row, EV_COL_TYPE), &t))
+        return data;
+    struct err_detail why = {0};
+    json_t *up = event_data_upcast(t, (int)readmodel_int(res, row, EV_COL_SCHEMA), data, &why);
+    if (!up)
+        return data;
+    json_decref(data);
+    return up;
+}
+
 static json_t *event_json(const PGresult *res, int row, bool with_stream)
 {
     json_t *ev = json_pack(
         "{s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "position", int_json(res, row, EV_COL_POSITION),
         "stream_version", int_json(res, row, EV_COL_VERSION), "type",
         PQgetvalue(res, row, EV_COL_TYPE), "schema_version", int_json(res, row, EV_COL_SCHEMA),
-        "data", stored_json(res, row, EV_COL_DATA), "metadata",
-        stored_json(res, row, EV_COL_METADATA), "recorded_at",
-        time_json(res, row, EV_COL_RECORDED_MS));
+        "data", upcast_json(res, row), "metadata", stored_json(res, row, EV_COL_METADATA),
+        "recorded_at", time_json(res, row, EV_COL_RECORDED_MS));
     if (with_stream)
         json_object_set_new(ev, "stream_id", json_string(PQgetvalue(res, row, EV_COL_STREAM)));
     return ev;

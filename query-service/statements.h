@@ -21,6 +21,20 @@
     "position, stream_id, stream_version, type, schema_version, data::text, " SQL_MS(              \
         "recorded_at") ", metadata::text"
 
+/* A stream as of a bound, from the newest usable snapshot (of schema $3; 0 uses none) plus the
+ * bounded tail after it, not a full scan: the snapshot row comes first, with a NULL type and its
+ * state in the data column. snap_ok: the snapshot folds only events within the bound. */
+#define SQL_TEMPORAL(snap_ok, event_ok)                                                            \
+    "WITH snap AS (SELECT version, state::text AS state, " SQL_MS(                                 \
+        "last_recorded_at") " AS ms FROM snapshots WHERE stream_id = $1 "                          \
+                            "AND snapshot_schema = $3::int AND " snap_ok ") "                      \
+                            "SELECT 0::bigint, $1::text, version, NULL::text, $3::int, state, "    \
+                            "ms, NULL::text FROM snap UNION ALL "                                  \
+                            "SELECT " SQL_EVENT_COLS                                               \
+                            " FROM events WHERE stream_id = $1 AND " event_ok                      \
+                            " AND stream_version > coalesce((SELECT version FROM snap), 0) ORDER " \
+                            "BY 3"
+
 /* Only the projector takes it; the session holding it is the leader. */
 #define SQL_LEADER_KEY "4242000001"
 
@@ -125,7 +139,11 @@
     X(ST_PROJ_FAIL, 1,                                                                             \
       "UPDATE projections SET status = 'failed', error = $1, updated_at = now() "                  \
       "WHERE name = 'read_model'")                                                                 \
+    /* A new leader clears a failure; a missing row (a projection added by a later release, or     \
+     * deleted by hand) is created at 0, so the projection builds itself from the start. */        \
     X(ST_PROJ_RUNNING, 0,                                                                          \
+      "WITH created AS (INSERT INTO projections (name) VALUES ('read_model') "                     \
+      "ON CONFLICT (name) DO NOTHING) "                                                            \
       "UPDATE projections SET status = 'running', error = NULL, updated_at = now() "               \
       "WHERE name = 'read_model' AND status <> 'running'")                                         \
     X(ST_ORDER_GET, 1, "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE order_id = $1")             \
@@ -158,19 +176,49 @@
       "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 AND stream_version >= $2 "       \
       "ORDER BY stream_version LIMIT $3")                                                          \
     X(ST_STREAM_EXISTS, 1, "SELECT 1 FROM events WHERE stream_id = $1 LIMIT 1")                    \
-    X(ST_STREAM_AS_OF, 2,                                                                          \
-      "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 "                                \
-      "AND recorded_at < " SQL_TS("$2::bigint + 1") " ORDER BY stream_version")                    \
-    X(ST_STREAM_TO_VERSION, 2,                                                                     \
-      "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 AND stream_version <= $2 "       \
-      "ORDER BY stream_version")                                                                   \
+    X(ST_STREAM_AS_OF, 3,                                                                          \
+      SQL_TEMPORAL("last_recorded_at < " SQL_TS("$2::bigint + 1"),                                 \
+                   "recorded_at < " SQL_TS("$2::bigint + 1")))                                     \
+    X(ST_STREAM_TO_VERSION, 3,                                                                     \
+      SQL_TEMPORAL("version <= $2::bigint", "stream_version <= $2::bigint"))                       \
     X(ST_FEED, 3,                                                                                  \
       "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
       "ORDER BY position LIMIT $3")                                                                \
     X(ST_PROJECTIONS, 0,                                                                           \
       "SELECT name, position, " SQL_MS("updated_at") ", status, coalesce(error, ''), "             \
                                                      "(SELECT coalesce(max(position), 0) FROM "    \
-                                                     "events) FROM projections ORDER BY name")
+                                                     "events) FROM projections ORDER BY name")     \
+    X(ST_VERIFY_STREAM, 1, SQL_VERIFY_STREAM)                                                      \
+    X(ST_VERIFY_ALL, 0, SQL_VERIFY_ALL)
+
+/* The audit trail's hash chain (verify.c), recomputed from this copy of the encoding rather
+ * than by calling the database's events_chain_hash(): a superuser who replaces that function
+ * cannot also change what is verified. Must match migrations/0005_hash_chain.sql. */
+#define SQL_CHAIN_HASH                                                                             \
+    "sha256(coalesce(lag(hash) OVER w, '\\x" SQL_ZERO_HASH "'::bytea) || "                         \
+    "convert_to(concat('[', to_json(stream_id), ', ', stream_version, ', ', to_json(type), ', ', " \
+    "schema_version, ', ', data, ', ', metadata, ', ', "                                           \
+    "(extract(epoch FROM recorded_at) * 1000000)::bigint, ']'), 'UTF8'))"
+#define SQL_ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
+/* A link is broken when its hash is not that of its content and the stored previous hash, or
+ * when a version is missing (a deleted event). */
+#define SQL_CHAIN_CHECKS                                                                           \
+    "SELECT stream_id, position, stream_version, stream_version <> row_number() OVER w "           \
+    "OR hash IS DISTINCT FROM " SQL_CHAIN_HASH " AS broken FROM events "
+#define SQL_CHAIN_FIRST_BROKEN                                                                     \
+    "(array_agg(position ORDER BY stream_version) FILTER (WHERE broken))[1]"
+/* One row: events checked (0 for an unknown stream) and the first broken position or NULL. */
+#define SQL_VERIFY_STREAM                                                                          \
+    "SELECT count(*), " SQL_CHAIN_FIRST_BROKEN " FROM (" SQL_CHAIN_CHECKS "WHERE stream_id = $1 "  \
+    "WINDOW w AS (ORDER BY stream_version)) c"
+/* One row per broken stream (stream_id, checked, first broken position), then one row with a
+ * NULL stream_id carrying the totals (events checked, streams checked). */
+#define SQL_VERIFY_ALL                                                                             \
+    "WITH s AS (SELECT stream_id, count(*) AS checked, " SQL_CHAIN_FIRST_BROKEN " AS broken_at "   \
+    "FROM (" SQL_CHAIN_CHECKS "WINDOW w AS (PARTITION BY stream_id ORDER BY stream_version)) c "   \
+    "GROUP BY stream_id) "                                                                         \
+    "SELECT stream_id, checked, broken_at FROM s WHERE broken_at IS NOT NULL "                     \
+    "UNION ALL SELECT NULL, coalesce(sum(checked), 0)::bigint, count(*) FROM s"
 
 enum stmt {
 #define ST_ENUM(id, n, sql) id,

@@ -95,7 +95,9 @@ class JsonLogTest(OpsTest):
         self.assertEqual(c.get("/v1/projections", headers={"X-Correlation-ID": corr}).status, 200)
         self.assertEqual(c.get("/v1/orders/" + new_id()).status, 404)
         c.close()
+        # Access lines are written once a response is sent, so wait for both requests' lines.
         self.assertTrue(wait_for_line(svc, lambda l: corr in l))
+        self.assertTrue(wait_for_line(svc, lambda l: '"/v1/orders/{id}"' in l and '404' in l))
         parsed = self.assert_json_lines(svc, "query-service")
         (access,) = [o for o in parsed if o.get("correlation_id") == corr]
         self.assertTrue(REQUEST_KEYS <= set(access), access)

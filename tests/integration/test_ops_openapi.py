@@ -9,6 +9,7 @@ import unittest
 
 import harness
 from harness import new_id
+from live_support import status_of
 from orderly_env import REPO
 
 SPEC_PATH = os.path.join(REPO, "docs", "openapi.yaml")
@@ -255,8 +256,14 @@ class OpenApiConformanceTest(unittest.TestCase):
         st = "/v1/streams/{stream_id}/events"
         chk(q, "GET", st, "/v1/streams/order-%s/events" % o, 200)
         chk(q, "GET", st, "/v1/streams/order-%s/events" % new_id(), 404)
+        sv = "/v1/streams/{stream_id}/verify"
+        chk(q, "GET", sv, "/v1/streams/order-%s/verify" % o, 200)
+        chk(q, "GET", sv, "/v1/streams/order-%s/verify" % new_id(), 404)
         chk(q, "GET", "/v1/events", "/v1/events?limit=5", 200)
         chk(q, "GET", "/v1/events", "/v1/events?after_position=x", 400)
+        live = "/v1/events/live"  # a stream never ends: its 200 is read from the head only
+        chk(q, "GET", live, live + "?after_position=x", 400)
+        self.seen.setdefault(("GET", live), set()).add(status_of(q.port, live))
         chk(q, "GET", "/v1/projections", "/v1/projections", 200)
         chk(q, "POST", "/v1/projections", "/v1/projections", 405, {})
         for client in (c, q):

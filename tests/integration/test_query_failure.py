@@ -21,12 +21,33 @@ class UnknownEventTest(unittest.TestCase):
         self.q = Client(self.env.service("query").port)
         self.addCleanup(self.q.close)
 
-    def insert(self, stream_id, version, type_, data):
+    def insert(self, stream_id, version, type_, data, schema_version=1):
         rows = self.env.cluster.psql(
             "INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"
-            " VALUES (%s, %d, %s, 1, %s, '{}') RETURNING position"
-            % (sql_literal(stream_id), version, sql_literal(type_), sql_literal(json.dumps(data))))
+            " VALUES (%s, %d, %s, %d, %s, '{}') RETURNING position"
+            % (sql_literal(stream_id), version, sql_literal(type_), schema_version,
+               sql_literal(json.dumps(data))))
         return int(rows[0][0])
+
+    def test_query_unsupported_schema_version_fails_projection(self):
+        """No upcaster knows schema_version 99: the projector stops on it and says why, rather
+        than guessing (versions 1 and 2 of OrderPlaced are both readable)."""
+        oid = new_id("sv")[:12]
+        data = {"order_id": oid, "customer_id": "c", "currency": "EUR", "total_cents": 1,
+                "items": [{"sku": "A", "quantity": 1, "unit_price_cents": 1}]}
+        good = self.insert("order-" + oid, 1, "OrderPlaced", data, schema_version=2)
+        r = self.q.get("/v1/orders/%s?min_position=%d&wait_ms=5000" % (oid, good))
+        self.assertEqual(r.status, 200, r)
+        bad = self.insert("order-" + oid + "x", 1, "OrderPlaced", data, schema_version=99)
+        failed = harness.wait_until(lambda: self.projection()["status"] == "failed", 10)
+        self.assertTrue(failed, self.projection())
+        p = self.projection()
+        self.assertEqual(p["position"], good, p)
+        self.assertIn("unsupported schema_version 99 for OrderPlaced", p.get("error", ""), p)
+        self.assertIn(str(bad), p.get("error", ""), p)
+        self.assertEqual(self.q.get("/readyz").status, 503)
+        self.q.close()
+        self.assertEqual(self.env.teardown_problems(), [])
 
     def projection(self):
         r = self.q.get("/v1/projections")

@@ -1,0 +1,273 @@
+/* `query-service rebuild`: shadow tables filled by the projector's own batch code below a safe
+ * horizon, caught up to the head, then swapped in while the live projector waits on a lock. */
+#include "rebuild.h"
+
+#include "config.h"
+#include "log.h"
+#include "project_batch.h"
+#include "readmodel.h"
+#include "rebuild_sql.h"
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BATCH_DEFAULT    5000
+#define BATCH_MAX        100000
+#define SWAP_GAP_EVENTS  2000 /* swap once no more than this is left: the lock stays short */
+#define CATCH_UP_ROUNDS  20   /* a log growing faster than we replay still gets swapped */
+#define SWAP_TRIES       3    /* a deadlock (the batch's lock order changed?) is retried */
+#define SETTLE_NOTICE_MS 5000
+#define PROGRESS_EVERY   100000
+
+struct rebuild {
+    PGconn *c;
+    char live[128]; /* the live tables' schema */
+    int64_t pos;    /* shadow checkpoint */
+    int64_t events; /* events applied */
+    int batch;
+    bool locked; /* holds the rebuild lock, so the shadow schema is ours */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+bool rebuild_known(const char *name)
+{
+    return strcmp(name, REBUILD_DEFAULT_NAME) == 0;
+}
+
+/* Runs sql (text parameters); copies the first column of the first row into out when given.
+ * On failure logs it and copies the SQLSTATE into state (when given). */
+static bool run(PGconn *c, const char *sql, int n, const char *const *params, char *out,
+                size_t out_len, char state[6])
+{
+    PGresult *res = n > 0 ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0) : PQexec(c, sql);
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+    if (ok && out)
+        snprintf(out, out_len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
+    if (!ok) {
+        const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (state)
+            snprintf(state, 6, "%s", code ? code : "");
+        log_msg(LOG_ERROR, "rebuild: %.60s...: %s", sql, PQerrorMessage(c));
+    }
+    PQclear(res);
+    return ok;
+}
+
+static bool run_stmt(PGconn *c, enum stmt st, char out[][32], int cols)
+{
+    PGresult *res = readmodel_exec(c, st, NULL);
+    bool ok = readmodel_ok(c, st, res) && PQntuples(res) == 1;
+    for (int i = 0; ok && i < cols; i++)
+        snprintf(out[i], 32, "%s", PQgetvalue(res, 0, i));
+    PQclear(res);
+    return ok;
+}
+
+/* The projector's horizon (docs/projector.md), blocking: read the sequence's last value L, take
+ * an xid N in a later statement, wait until no transaction older than N runs. Then no position
+ * <= L can still appear. *head is L. */
+static bool settle_horizon(struct rebuild *r, int64_t *horizon)
+{
+    char seq[1][32], snap[2][32];
+    if (!run_stmt(r->c, ST_SEQ_LAST, seq, 1) || !run_stmt(r->c, ST_XID_SNAPSHOT, snap, 2))
+        return false;
+    uint64_t xid = strtoull(snap[0], NULL, 10);
+    uint64_t xmin = strtoull(snap[1], NULL, 10);
+    int64_t start = now_ms();
+    bool noticed = false;
+    while (xmin < xid) {
+        nanosleep(&(struct timespec){0, 2 * 1000000L}, NULL);
+        if (!run_stmt(r->c, ST_SNAPSHOT, &snap[1], 1))
+            return false;
+        xmin = strtoull(snap[1], NULL, 10);
+        if (!noticed && now_ms() - start > SETTLE_NOTICE_MS) {
+            log_msg(LOG_WARN, "rebuild: waiting for a long transaction (xid < %s) to end", snap[0]);
+            noticed = true;
+        }
+    }
+    *horizon = strtoll(seq[0], NULL, 10);
+    return true;
+}
+
+/* Applies every event in (r->pos, to] to the shadow tables, in batches of r->batch. */
+static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
+{
+    while (r->pos < to) {
+        char from[24], upto[24], limit[24];
+        snprintf(from, sizeof from, "%" PRId64, r->pos);
+        snprintf(upto, sizeof upto, "%" PRId64, to);
+        snprintf(limit, sizeof limit, "%d", r->batch);
+        const char *params[] = {from, upto, limit};
+        PGresult *res = readmodel_exec(r->c, ST_PROJ_EVENTS, params);
+        if (!readmodel_ok(r->c, ST_PROJ_EVENTS, res)) {
+            PQclear(res);
+            return false;
+        }
+        int n = PQntuples(res);
+        int64_t target = n == r->batch ? readmodel_int(res, n - 1, EV_COL_POSITION) : to;
+        struct err_detail why = {0};
+        enum err rc = batch_apply_txn(r->c, res, r->pos, target, txn, &why);
+        PQclear(res);
+        if (rc != ERR_OK) {
+            log_msg(LOG_ERROR, "rebuild: batch after position %" PRId64 " failed: %s", r->pos,
+                    rc == ERR_BAD_EVENT ? why.detail : err_title(rc));
+            return false;
+        }
+        if (r->events / PROGRESS_EVERY != (r->events + n) / PROGRESS_EVERY)
+            log_msg(LOG_INFO, "rebuild: %" PRId64 " events, at position %" PRId64, r->events + n,
+                    target);
+        r->events += n;
+        r->pos = target;
+    }
+    return true;
+}
+
+/* Replays up to a fresh horizon until what is left fits in one short swap. */
+static bool catch_up(struct rebuild *r)
+{
+    for (int round = 0; round < CATCH_UP_ROUNDS; round++) {
+        int64_t horizon;
+        char seq[1][32];
+        if (!settle_horizon(r, &horizon) || !apply_to(r, horizon, BATCH_OWN_TXN) ||
+            !run_stmt(r->c, ST_SEQ_LAST, seq, 1))
+            return false;
+        if (strtoll(seq[0], NULL, 10) - r->pos <= SWAP_GAP_EVENTS)
+            break;
+    }
+    return true;
+}
+
+/* One transaction: pause the live projector, replay up to its checkpoint if it is ahead (its
+ * checkpoint is a settled horizon, so no gap), swap, drop the shadow schema. Readers wait on
+ * the lock for its duration and then see the new tables; never an empty one. */
+static bool swap_once(struct rebuild *r, char state[6])
+{
+    char live_pos[32], target[24];
+    const char *lp[] = {r->live};
+    if (!run(r->c, "BEGIN", 0, NULL, NULL, 0, state) ||
+        !run(r->c, REBUILD_LOCK_LIVE, 1, lp, live_pos, sizeof live_pos, state))
+        return false;
+    int64_t live = strtoll(live_pos, NULL, 10);
+    if (live > r->pos && !apply_to(r, live, BATCH_IN_CALLER_TXN))
+        return false;
+    snprintf(target, sizeof target, "%" PRId64, r->pos);
+    const char *sp[] = {r->live, target};
+    if (!run(r->c, REBUILD_SWAP_IN, 2, sp, NULL, 0, state) ||
+        !run(r->c, REBUILD_DROP_SQL, 0, NULL, NULL, 0, state) ||
+        !run(r->c, "COMMIT", 0, NULL, NULL, 0, state))
+        return false;
+    log_msg(LOG_INFO, "rebuild: swapped in at position %" PRId64 " (live was at %" PRId64 ")",
+            r->pos, live);
+    return true;
+}
+
+static bool swap(struct rebuild *r)
+{
+    for (int i = 0; i < SWAP_TRIES; i++) {
+        char state[6] = "";
+        int64_t pos = r->pos, events = r->events;
+        if (swap_once(r, state))
+            return true;
+        run(r->c, "ROLLBACK", 0, NULL, NULL, 0, NULL);
+        r->pos = pos; /* the shadow rows of the tail rolled back with it */
+        r->events = events;
+        if (strcmp(state, "40P01") != 0)
+            return false;
+        log_msg(LOG_WARN, "rebuild: deadlock while swapping; retrying");
+    }
+    return false;
+}
+
+/* Connects, takes the rebuild lock, creates the shadow schema and points search_path at it. */
+static bool prepare(struct rebuild *r, const char *database_url)
+{
+    char err[512], locked[8];
+    r->c = readmodel_connect(database_url, err, sizeof err);
+    if (!r->c) {
+        log_msg(LOG_ERROR, "rebuild: cannot connect: %s", err);
+        return false;
+    }
+    /* DROP ... CASCADE's notices would reach stderr through libpq's default processor. */
+    if (!run(r->c, "SET client_min_messages TO warning", 0, NULL, NULL, 0, NULL) ||
+        !run(r->c, REBUILD_LOCK_SQL, 0, NULL, locked, sizeof locked, NULL) ||
+        !run(r->c, REBUILD_LIVE_SCHEMA_SQL, 0, NULL, r->live, sizeof r->live, NULL))
+        return false;
+    if (strcmp(locked, "t") != 0) {
+        log_msg(LOG_ERROR, "rebuild: another rebuild is running");
+        return false;
+    }
+    r->locked = true;
+    const char *lp[] = {r->live};
+    return run(r->c, "BEGIN", 0, NULL, NULL, 0, NULL) &&
+           run(r->c, REBUILD_SETUP_SQL, 0, NULL, NULL, 0, NULL) &&
+           run(r->c, REBUILD_CREATE_SQL, 1, lp, NULL, 0, NULL) &&
+           run(r->c, "COMMIT", 0, NULL, NULL, 0, NULL) &&
+           run(r->c, REBUILD_SEARCH_PATH_SQL, 1, lp, NULL, 0, NULL);
+}
+
+static int batch_size(void)
+{
+    const char *v = getenv("REBUILD_BATCH_EVENTS");
+    char *end;
+    long n = v ? strtol(v, &end, 10) : BATCH_DEFAULT;
+    if (v && (*v == '\0' || *end != '\0' || n < 1 || n > BATCH_MAX)) {
+        log_msg(LOG_WARN, "rebuild: REBUILD_BATCH_EVENTS must be 1..%d; using %d", BATCH_MAX,
+                BATCH_DEFAULT);
+        n = BATCH_DEFAULT;
+    }
+    return (int)n;
+}
+
+int rebuild_run(const char *database_url, const char *name)
+{
+    struct rebuild r = {.batch = batch_size()};
+    int64_t start = now_ms();
+    log_msg(LOG_INFO, "rebuild: %s into schema " REBUILD_SCHEMA ", batches of %d", name, r.batch);
+    bool ok = prepare(&r, database_url) && catch_up(&r) && swap(&r);
+    if (ok) {
+        double s = (double)(now_ms() - start) / 1000.0;
+        log_msg(LOG_INFO,
+                "rebuild: %s done: %" PRId64 " events to position %" PRId64
+                " in %.2f s (%.0f events/s)",
+                name, r.events, r.pos, s, s > 0 ? (double)r.events / s : 0.0);
+    } else {
+        log_msg(LOG_ERROR, "rebuild: %s failed; the live tables are unchanged", name);
+        if (r.locked && PQstatus(r.c) == CONNECTION_OK) {
+            run(r.c, "ROLLBACK", 0, NULL, NULL, 0, NULL);
+            run(r.c, "DROP SCHEMA IF EXISTS " REBUILD_SCHEMA " CASCADE", 0, NULL, NULL, 0, NULL);
+        }
+    }
+    PQfinish(r.c);
+    return ok ? 0 : 1;
+}
+
+int rebuild_main(const char *name)
+{
+    struct config cfg;
+    char err[256];
+    if (!config_load(&cfg, 0, ORDERLY_SOURCE_MIGRATIONS, err, sizeof err)) {
+        fprintf(stderr, "query-service rebuild: %s\n", err);
+        return 2;
+    }
+    if (!log_init("query-service", cfg.log_level, cfg.log_format)) {
+        fprintf(stderr, "query-service rebuild: bad LOG_LEVEL or LOG_FORMAT\n");
+        return 2;
+    }
+    if (!name)
+        name = REBUILD_DEFAULT_NAME;
+    if (!rebuild_known(name)) {
+        fprintf(stderr, "query-service rebuild: unknown projection \"%s\" (known: %s)\n", name,
+                REBUILD_DEFAULT_NAME);
+        return 2;
+    }
+    return rebuild_run(cfg.database_url, name);
+}

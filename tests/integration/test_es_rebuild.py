@@ -1,0 +1,235 @@
+"""Projection rebuild with no downtime (issue 8): `query-service rebuild` replays the log into
+shadow tables while commands and reads flow, swaps them in one transaction, survives a kill -9
+midway; and a projection whose checkpoint row is missing builds itself from position 0."""
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+
+import harness
+from harness import new_id, sql, sql_literal, sql_value
+from query_support import QueryTest, customer_summary, head_position
+
+READ_TABLES = ("rm_accounts", "rm_customers", "rm_orders", "rm_revenue_daily")
+SEED_EVENTS = 3000
+REBUILD_LOCK_HELD = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                     "AND classid = 0 AND objid = 4242000002")
+
+
+def table_oids():
+    return dict(sql("SELECT relname, oid FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                    "AND relkind = 'r' AND relname LIKE 'rm\\_%'"))
+
+
+def shadow_position():
+    """The shadow checkpoint of a rebuild in progress, 0 when there is none (yet)."""
+    try:
+        return int(sql_value("SELECT position FROM orderly_rebuild.projections") or 0)
+    except harness.HarnessError:  # the shadow schema does not exist (yet)
+        return 0
+
+
+def rebuild_cmd(*args, batch=None):
+    env = dict(os.environ)
+    env.update(harness.env().service_env())
+    if batch:
+        env["REBUILD_BATCH_EVENTS"] = str(batch)
+    return [harness.env().binary("query"), "rebuild"] + list(args), env
+
+
+def run_rebuild(*args, batch=None, timeout=120):
+    cmd, env = rebuild_cmd(*args, batch=batch)
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+class Readers:
+    """Threads reading views that must never fail, go empty or go back in time: an account only
+    receives deposits, the customer's order count is fixed, X-Projection-Position only grows."""
+
+    def __init__(self, account_id, customer_id, orders):
+        self.account_id, self.customer_id, self.orders = account_id, customer_id, orders
+        self.stop = threading.Event()
+        self.errors, self.reads = [], 0
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.loop) for _ in range(3)]
+
+    def check(self, q, last):
+        acc = q.get("/v1/accounts/" + self.account_id)
+        lst = q.get("/v1/orders?customer_id=" + self.customer_id)
+        cus = q.get("/v1/customers/" + self.customer_id)
+        for r in (acc, lst, cus):
+            if r.status != 200:
+                return "status %r" % r, last
+        pos = max(int(r.headers["X-Projection-Position"]) for r in (acc, lst, cus))
+        pos_min = min(int(r.headers["X-Projection-Position"]) for r in (acc, lst, cus))
+        if len(lst.body["items"]) != self.orders or cus.body["order_count"] != self.orders:
+            return "orders went missing: %r %r" % (lst, cus), last
+        if acc.body["balance_cents"] < last[1]:
+            return "balance went back from %d: %r" % (last[1], acc), last
+        if pos_min < last[0]:
+            return "X-Projection-Position went back from %d to %d" % (last[0], pos_min), last
+        return None, (pos, acc.body["balance_cents"])
+
+    def loop(self):
+        q = harness.query()
+        last = (0, 0)
+        try:
+            while not self.stop.is_set():
+                err, last = self.check(q, last)
+                with self.lock:
+                    self.reads += 1
+                    if err:
+                        self.errors.append(err)
+        finally:
+            q.close()
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        for t in self.threads:
+            t.join(30)
+
+
+class RebuildTest(QueryTest):
+    def setUp(self):
+        super().setUp()
+        self.prefix = new_id("rb")[:10] + "-"
+        self.acc, self.cust = self.prefix + "acc", self.prefix + "cust"
+        self.open_account(self.acc)
+        self.orders = [self.prefix + "o%d" % i for i in range(3)]
+        for oid in self.orders:
+            self.place_order(oid, self.cust)
+        self.post_ok("/v1/orders/%s/cancel" % self.orders[0], {"reason": "changed mind"})
+        # A log long enough that a rebuild in small batches is still running when looked at.
+        self.seed(SEED_EVENTS)
+
+    def seed(self, n):
+        acc = self.prefix + "seeded"
+        data = {"account_id": acc, "owner": "seed", "currency": "EUR",
+                "overdraft_limit_cents": 0}
+        sql("INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"
+            " VALUES (%s, 1, 'AccountOpened', 1, %s, '{}')"
+            % (sql_literal("account-" + acc), sql_literal(json.dumps(data))))
+        sql("INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"
+            " SELECT %s, g + 1, 'FundsDeposited', 1, jsonb_build_object('account_id', %s,"
+            " 'amount_cents', g, 'reference', 'seed'), '{}' FROM generate_series(1, %d) g"
+            " ORDER BY g" % (sql_literal("account-" + acc), sql_literal(acc), n - 1))
+        self.seeded = acc
+
+    def assert_matches_replay(self):
+        folded = self.assert_views_match_fold(
+            self.prefix, order_ids=self.orders, account_ids=[self.acc, self.seeded])
+        r = self.q.get("/v1/customers/" + self.cust)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, customer_summary(folded["orders"], self.cust))
+        self.assertEqual(folded["accounts"][self.seeded]["balance_cents"],
+                         SEED_EVENTS * (SEED_EVENTS - 1) // 2)
+        placed = int(sql_value("SELECT count(DISTINCT stream_id) FROM events "
+                               "WHERE type = 'OrderPlaced'"))
+        self.assertEqual(int(sql_value("SELECT count(*) FROM rm_orders")), placed)
+
+    def assert_live_tables_sound(self):
+        self.assertEqual(sql_value("SELECT to_regnamespace('orderly_rebuild') IS NULL"), "t")
+        owners = dict(sql("SELECT tablename, tableowner FROM pg_tables "
+                          "WHERE schemaname = 'public'"))
+        for t in READ_TABLES + ("projections",):
+            self.assertEqual(owners.get(t), "orderly_query", t)
+        # The migration's index names survive the swap (a later migration may name them).
+        for ix in ("rm_orders_customer", "rm_orders_status", "rm_accounts_owner"):
+            self.assertEqual(sql_value("SELECT to_regclass(%s) IS NOT NULL" % sql_literal(ix)),
+                             "t", ix)
+
+    def test_es_rebuild_while_commands_and_reads_flow(self):
+        before = table_oids()
+        stop = threading.Event()
+
+        def write():
+            c = harness.command()
+            try:
+                while not stop.is_set():
+                    self.assertEqual(c.post("/v1/accounts/%s/deposit" % self.acc,
+                                            {"amount_cents": 7}).status, 200)
+            finally:
+                c.close()
+
+        self.wait_projected(head_position())
+        writer = threading.Thread(target=write)
+        with Readers(self.acc, self.cust, len(self.orders)) as readers:
+            writer.start()
+            time.sleep(0.2)
+            p = run_rebuild(batch=100)
+            time.sleep(0.2)
+            reads_during = readers.reads
+        stop.set()
+        writer.join(30)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIn("swapped in at position", p.stdout)
+        self.assertEqual(readers.errors[:5], [])
+        self.assertGreater(reads_during, 10)
+        after = table_oids()
+        for t in READ_TABLES:  # new tables really replaced the old ones
+            self.assertNotEqual(after[t], before[t], t)
+        self.assert_live_tables_sound()
+        self.assertEqual(self.q.get("/v1/projections").body[0]["status"], "running")
+        # The live projector carries on after the swap.
+        pos = self.deposit(self.acc, 1)["position"]
+        self.assertEqual(self.get_fresh("/v1/accounts/" + self.acc, pos).status, 200)
+        self.assert_matches_replay()
+
+    def test_es_rebuild_kill_midway_leaves_live_tables(self):
+        self.wait_projected(head_position())
+        before = table_oids()
+        checkpoint = sql_value("SELECT position FROM projections")
+        cmd, env = rebuild_cmd(batch=5)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            midway = harness.wait_until(lambda: shadow_position() > 0, 30, 0.02)
+            self.assertTrue(midway, "the rebuild never started replaying")
+            self.assertIsNone(proc.poll(), "the rebuild finished before it could be killed")
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(30)
+            proc.stdout.close()
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        self.assertEqual(table_oids(), before)
+        self.assertGreaterEqual(int(sql_value("SELECT position FROM projections")),
+                                int(checkpoint))
+        self.assert_matches_replay()  # live views untouched and still right
+        # Its session (and the rebuild lock) ends once the server notices the client is gone.
+        self.assertTrue(harness.wait_until(lambda: sql_value(REBUILD_LOCK_HELD) == "0", 10))
+        p = run_rebuild("read_model")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotEqual(table_oids()["rm_orders"], before["rm_orders"])
+        self.assert_live_tables_sound()
+        self.assert_matches_replay()
+
+    def test_es_rebuild_unknown_name_is_usage_error(self):
+        before = table_oids()
+        p = run_rebuild("no_such_projection")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertIn("unknown projection", p.stderr)
+        p = run_rebuild("read_model", "extra")
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        self.assertEqual(table_oids(), before)
+
+    def test_es_missing_checkpoint_builds_from_zero(self):
+        """A projection added by a later release has no row yet: the service creates it at 0
+        and builds the tables from the whole log. Shown with read_model, reset by hand."""
+        self.wait_projected(head_position())
+        sql("BEGIN; DELETE FROM projections WHERE name = 'read_model'; TRUNCATE %s; COMMIT"
+            % ", ".join(READ_TABLES))
+        self.assertEqual(sql_value("SELECT count(*) FROM rm_orders"), "0")
+        # The leader notices on its next batch (its checkpoint update finds no row).
+        pos = self.deposit(self.acc, 3)["position"]
+        self.assertEqual(self.get_fresh("/v1/accounts/" + self.acc, pos, 20000).status, 200)
+        self.assertEqual(sql_value("SELECT status FROM projections WHERE name = 'read_model'"),
+                         "running")
+        self.assert_matches_replay()
