@@ -230,6 +230,9 @@ static bool project_once(struct session *s, bool *more)
     if (rc == ERR_OK) {
         s->checkpoint = target;
         publish(s->checkpoint, s->head, PROJECTOR_LEADER, NULL);
+        /* Standby instances wait on this to serve min_position reads without polling. A
+         * failed NOTIFY only delays them until their timer. */
+        (void)readmodel_command(s->c, "NOTIFY orderly_projection");
     } else if (rc == ERR_BAD_EVENT) {
         *more = false;
         fail_projection(s, why.detail);
@@ -422,4 +425,9 @@ void projector_metrics(void *buf)
                    "an event\n# TYPE orderly_projection_failed gauge\n"
                    "orderly_projection_failed %d\n",
                    p.status == PROJECTOR_FAILED);
+    metrics_printf(buf,
+                   "# HELP orderly_projector_leader 1 when this instance holds the projector "
+                   "lock and applies events\n# TYPE orderly_projector_leader gauge\n"
+                   "orderly_projector_leader %d\n",
+                   p.status == PROJECTOR_LEADER);
 }
