@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # orderly's image: both binaries and the migrations. Stage 1 builds on Debian 12 with the same
 # package list and meson path as scripts/run (scripts/lib.sh); stage 2 is debian:12-slim plus
-# the three runtime libraries, run as a non-root user.
+# the four runtime libraries, run as a non-root user.
 
 FROM debian:12 AS build
 SHELL ["/bin/bash", "-euo", "pipefail", "-c"]
@@ -24,7 +24,7 @@ FROM debian:12-slim AS runtime
 # the binaries' NEEDED entries).
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-       libmicrohttpd12 libjansson4 libpq5 \
+       libmicrohttpd12 libjansson4 libpq5 libsodium23 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin orderly

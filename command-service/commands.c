@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "codec/codec.h"
 #include "log.h"
+#include "pii.h"
 #include "respond.h"
 #include "snapshots.h"
 #include "store/store.h"
@@ -172,8 +173,42 @@ static bool key_stored(struct command_request *cr)
     return found;
 }
 
+/* The account key rows an append carries (docs/forgetting.md). key_hex is wiped after use. */
+struct key_rows {
+    char key_hex[PII_KEY_HEX_LEN];
+    const char *key_account_id;
+    const char *forget_account_id;
+};
+
+/* Seals every AccountOpened owner in d with a fresh key, so the plain text never reaches the
+ * database, and names the account whose key a PersonalDataForgotten deletes. false: sealing
+ * failed (libsodium unusable); nothing may be appended. */
+static bool seal_personal_data(struct decision *d, struct key_rows *k)
+{
+    memset(k, 0, sizeof *k);
+    for (int i = 0; i < d->count; i++) {
+        struct event *e = &d->events[i];
+        if (e->type == EV_PERSONAL_DATA_FORGOTTEN)
+            k->forget_account_id = e->data.personal_data_forgotten.account_id;
+        if (e->type != EV_ACCOUNT_OPENED)
+            continue;
+        struct ev_account_opened *o = &e->data.account_opened;
+        unsigned char key[PII_KEY_BYTES];
+        char sealed[sizeof o->owner];
+        pii_key_new(key);
+        bool ok = pii_seal(key, o->owner, sealed, sizeof sealed);
+        pii_key_to_hex(key, k->key_hex);
+        pii_wipe(key, sizeof key);
+        if (!ok)
+            return false;
+        memcpy(o->owner, sealed, sizeof o->owner);
+        k->key_account_id = o->account_id;
+    }
+    return true;
+}
+
 static enum attempt append_decision(struct command_request *cr, const struct command *c,
-                                    const struct decision *d, bool *appended)
+                                    const struct decision *d, struct key_rows *keys, bool *appended)
 {
     struct target t;
     target_of(c, &t);
@@ -193,11 +228,15 @@ static enum attempt append_decision(struct command_request *cr, const struct com
                                t.location[0] ? t.location : NULL,
                                etag,
                                cr->idem_key,
-                               cr->request_text};
+                               cr->request_text,
+                               keys->key_account_id,
+                               keys->key_account_id ? keys->key_hex : NULL,
+                               keys->forget_account_id};
     char *body = NULL;
     size_t len = 0;
     bool key_taken = false;
     enum err rc = store_append(cr->store, &a, &body, &len, &key_taken);
+    pii_wipe(keys->key_hex, sizeof keys->key_hex);
     free(metadata);
     *appended = rc == ERR_OK;
     if (rc == ERR_OK) {
@@ -251,10 +290,13 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
         goto out;
     }
     rc = decide(c, w, d, &why);
+    struct key_rows keys;
     if (rc != ERR_OK)
         respond_refusal(cr, rc, &why);
+    else if (!seal_personal_data(d, &keys))
+        respond_transient(cr, ERR_INTERNAL, "personal data could not be sealed");
     else
-        next = append_decision(cr, c, d, &appended);
+        next = append_decision(cr, c, d, &keys, &appended);
     if (appended)
         snapshots_after_append(cr->store, w, &lw);
 out:

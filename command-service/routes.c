@@ -18,6 +18,7 @@ COMMAND_HANDLER(handle_deposit, CMD_DEPOSIT)
 COMMAND_HANDLER(handle_withdraw, CMD_WITHDRAW)
 COMMAND_HANDLER(handle_transfer_funds, CMD_TRANSFER_FUNDS)
 COMMAND_HANDLER(handle_close_account, CMD_CLOSE_ACCOUNT)
+COMMAND_HANDLER(handle_forget_personal_data, CMD_FORGET_PERSONAL_DATA)
 
 const struct route command_routes[] = {
     {"POST", "/v1/orders", handle_place_order},
@@ -28,6 +29,7 @@ const struct route command_routes[] = {
     {"POST", "/v1/accounts/{id}/deposit", handle_deposit},
     {"POST", "/v1/accounts/{id}/withdraw", handle_withdraw},
     {"POST", "/v1/accounts/{id}/close", handle_close_account},
+    {"POST", "/v1/accounts/{id}/forget", handle_forget_personal_data},
     {"POST", "/v1/transfers", handle_transfer_funds},
     {"GET", "/healthz", http_handle_healthz},
     {"GET", "/readyz", commands_handle_readyz},

@@ -15,6 +15,7 @@
     X(ERR_EXISTS, 409, "already-exists", "already exists")                                         \
     X(ERR_ACCOUNT_CLOSED, 409, "account-closed", "account is closed")                              \
     X(ERR_ACCOUNT_NOT_EMPTY, 409, "account-not-empty", "account balance is not zero")              \
+    X(ERR_FORGOTTEN, 409, "already-forgotten", "personal data already forgotten")                  \
     X(ERR_CURRENCY, 409, "currency-mismatch", "currencies do not match")                           \
     X(ERR_AMOUNT, 409, "amount-mismatch", "amount does not match the order total")                 \
     X(ERR_OVERFLOW, 409, "balance-overflow", "balance would overflow")                             \

@@ -27,6 +27,7 @@ struct frame {
     int64_t position;
     char *text;
     size_t len;
+    bool forgets; /* a PersonalDataForgotten: frames rendered before it may show the owner */
 };
 
 /* One subscriber: a socket (held by libmicrohttpd) and this struct; out holds bytes that did
@@ -74,6 +75,8 @@ static int64_t now_ms(void)
 static struct frame frame_render(json_t *ev)
 {
     struct frame f = {.position = json_integer_value(json_object_get(ev, "position"))};
+    const char *t = json_string_value(json_object_get(ev, "type"));
+    f.forgets = t && strcmp(t, "PersonalDataForgotten") == 0;
     char *data = json_dumps(ev, JSON_COMPACT);
     char type[128];
     snprintf(type, sizeof type, "%s", json_string_value(json_object_get(ev, "type")));
@@ -163,10 +166,19 @@ static bool fetch_to(int64_t upto)
         size_t n;
         if (feed_page(after, upto, LIVE_FETCH_PAGE, &frames, &n, &after) != ERR_OK)
             return false;
+        bool forgets = false;
         pthread_mutex_lock(&live.mu);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+            forgets |= frames[i].forgets;
             ring_push_locked(frames[i]);
+        }
         live.head = after;
+        /* The ring may hold that account's AccountOpened with the owner opened: drop it, so a
+         * subscriber further back reads the database again, where the key is gone. */
+        if (forgets) {
+            ring_clear_locked();
+            live.floor = after;
+        }
         wake_locked();
         pthread_mutex_unlock(&live.mu);
         free(frames);

@@ -5,6 +5,7 @@
 #include "codec/codec.h"
 #include "domain/domain.h"
 #include "log.h"
+#include "personal.h"
 #include "readmodel.h"
 #include "xalloc.h"
 #include <inttypes.h>
@@ -66,6 +67,8 @@ struct account_slot {
     struct account_state s;
     int64_t opened_position;
     bool touched;
+    bool has_key;
+    unsigned char key[PII_KEY_BYTES]; /* opens the sealed owner of its AccountOpened */
 };
 struct customer_delta {
     int64_t orders, open, spend, last_ms;
@@ -137,6 +140,30 @@ static char *keys_json(const struct keymap *m)
     return text;
 }
 
+/* The keys of the batch's accounts, in one statement: rm_accounts stores owners opened, so the
+ * plain text is there while the key lives and replaced by "[forgotten]" when it goes. */
+static enum err load_keys(struct batch *b)
+{
+    if (b->accounts.count == 0)
+        return ERR_OK;
+    char *ids = keys_json(&b->accounts);
+    const char *params[] = {ids};
+    PGresult *res = readmodel_exec(b->c, ST_PII_KEYS, params);
+    free(ids);
+    bool ok = readmodel_ok(b->c, ST_PII_KEYS, res);
+    struct personal_keys keys = {0};
+    if (ok)
+        personal_keys_load(&keys, res);
+    PQclear(res);
+    for (int i = 0; i < keys.n; i++) {
+        struct account_slot *slot = &b->account[keymap_put(&b->accounts, keys.ids[i])];
+        memcpy(slot->key, keys.keys[i], PII_KEY_BYTES);
+        slot->has_key = true;
+    }
+    personal_keys_free(&keys);
+    return ok ? ERR_OK : ERR_DB_DOWN;
+}
+
 /* Loads the stored rows of the batch's orders and accounts: one statement per table. */
 static enum err load_states(struct batch *b)
 {
@@ -161,7 +188,7 @@ static enum err load_states(struct batch *b)
         if (!ok)
             return ERR_DB_DOWN;
     }
-    return ERR_OK;
+    return load_keys(b);
 }
 
 static bool order_is_open(enum order_status s)
@@ -231,6 +258,8 @@ static void fold_account(struct batch *b, const char *id, const struct event *e)
 {
     struct account_slot *slot = &b->account[keymap_put(&b->accounts, id)];
     account_evolve(&slot->s, e);
+    if (e->type == EV_ACCOUNT_OPENED)
+        pii_reveal_in_place(slot->s.owner, sizeof slot->s.owner, slot->has_key ? slot->key : NULL);
     if (slot->opened_position == 0 && slot->s.status != ACCOUNT_NONE)
         slot->opened_position = e->position;
     slot->touched = true;
@@ -385,6 +414,8 @@ static void batch_free(struct batch *b)
     keymap_free(&b->customers);
     keymap_free(&b->revenue);
     free(b->order);
+    if (b->account)
+        pii_wipe(b->account, ((size_t)b->accounts.count + 1) * sizeof *b->account);
     free(b->account);
     free(b->customer);
     free(b->rev);

@@ -7,6 +7,7 @@
 #include "domain/domain.h"
 #include "http/http.h"
 #include "log.h"
+#include "personal.h"
 #include "readmodel.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -155,6 +156,53 @@ enum err reads_aggregate(bool order, const char *id, json_t **out)
     return e;
 }
 
+/* The keys of the accounts in ids (a JSON array text), in one query; *k is empty on error. */
+static enum err load_keys(const char *ids, struct personal_keys *k)
+{
+    const char *params[] = {ids};
+    enum err e = ERR_OK;
+    memset(k, 0, sizeof *k);
+    PGresult *res = run(ST_PII_KEYS, params, &e);
+    if (!res)
+        return e;
+    personal_keys_load(k, res);
+    PQclear(res);
+    return ERR_OK;
+}
+
+/* A folded account's owner is sealed (or "[forgotten]"): open it with its key, if it still
+ * has one, so temporal reads show what the current view shows. */
+static enum err reveal_account(struct account_state *a)
+{
+    if (!pii_is_sealed(a->owner))
+        return ERR_OK;
+    json_t *ids = json_pack("[s]", a->account_id);
+    char *text = json_dumps(ids, JSON_COMPACT);
+    json_decref(ids);
+    struct personal_keys k;
+    enum err e = load_keys(text, &k);
+    free(text);
+    if (e == ERR_OK)
+        personal_reveal_owner(a->owner, &k, a->account_id);
+    personal_keys_free(&k);
+    return e;
+}
+
+/* Opens the sealed owners of a page of events (the audit trail, the feeds) with one query. */
+static enum err reveal_events(json_t *events)
+{
+    char *ids = personal_sealed_ids(events);
+    if (!ids)
+        return ERR_OK;
+    struct personal_keys k;
+    enum err e = load_keys(ids, &k);
+    free(ids);
+    if (e == ERR_OK)
+        personal_reveal_events(events, &k);
+    personal_keys_free(&k);
+    return e;
+}
+
 /* Folds rows of SQL_TEMPORAL with the command side's evolve, starting from the snapshot row
  * when there is one. ERR_CONFLICT: the snapshot is unusable and the caller reads again
  * without snapshots. */
@@ -185,6 +233,8 @@ static enum err fold_rows(bool order, const PGresult *res, json_t **out)
         log_msg(LOG_ERROR, "query: %s", why.detail);
     else if (order ? os->status == ORDER_NONE : as.status == ACCOUNT_NONE)
         e = ERR_NOT_FOUND;
+    else if (!order && (e = reveal_account(&as)) != ERR_OK)
+        log_msg(LOG_WARN, "query: cannot read the key of account %s", as.account_id);
     else
         *out = order ? order_view_json(os) : account_view_json(&as);
     free(ev);
@@ -349,7 +399,8 @@ enum err reads_stream(const char *stream_id, int64_t from_version, int limit, js
     for (int i = 0; i < n; i++)
         json_array_append_new(events, event_json(res, i, false));
     PQclear(res);
-    if (n == 0 && (e = stream_exists(stream_id)) != ERR_OK) {
+    if ((n == 0 && (e = stream_exists(stream_id)) != ERR_OK) ||
+        (e = reveal_events(events)) != ERR_OK) {
         json_decref(events);
         return e;
     }
@@ -374,6 +425,10 @@ enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out)
         json_array_append_new(events, event_json(res, i, true));
     int64_t next = n > 0 ? readmodel_int(res, n - 1, EV_COL_POSITION) : after;
     PQclear(res);
+    if ((e = reveal_events(events)) != ERR_OK) {
+        json_decref(events);
+        return e;
+    }
     *out = json_pack("{s:o, s:I}", "events", events, "next_after_position", (json_int_t)next);
     return ERR_OK;
 }

@@ -68,6 +68,10 @@
     X(ST_PROJ_ACCOUNTS_LOAD, 1,                                                                    \
       "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts "                                              \
       "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
+    /* Keys sealing the owners of a set of accounts (query-service/personal.h). */                 \
+    X(ST_PII_KEYS, 1,                                                                              \
+      "SELECT account_id, encode(key, 'hex') FROM account_keys "                                   \
+      "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
     X(ST_PROJ_ORDERS_SAVE, 1,                                                                      \
       "INSERT INTO rm_orders (order_id, customer_id, status, currency, items, total_cents, "       \
       "paid_cents, refunded_cents, account_id, carrier, tracking_number, cancel_reason, "          \

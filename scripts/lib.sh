@@ -7,7 +7,7 @@ ORDERLY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # What a fresh Debian 12 needs to build and run orderly.
 # shellcheck disable=SC2034 # used by the scripts that source this file
 ORDERLY_RUN_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libjansson-dev
-    libpq-dev check postgresql curl python3)
+    libpq-dev libsodium-dev check postgresql curl python3)
 # Extra tools the test suites use; clang and libclang-rt-14-dev (libFuzzer's runtime) build the
 # fuzz targets.
 # shellcheck disable=SC2034

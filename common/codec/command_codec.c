@@ -79,6 +79,10 @@ static const struct field_spec close_account_fields[] = {
     {NULL},
 };
 
+static const struct field_spec forget_fields[] = {
+    {NULL},
+};
+
 /* Each command's table and where its {id} from the URL goes (-1: the URL has none). All union
  * members start at the same address, so offsets are relative to &command.as. */
 struct command_codec {
@@ -96,6 +100,8 @@ static const struct command_codec command_codecs[CMD__COUNT] = {
     [CMD_WITHDRAW] = {funds_fields, offsetof(struct funds_cmd, account_id)},
     [CMD_TRANSFER_FUNDS] = {transfer_funds_fields, -1},
     [CMD_CLOSE_ACCOUNT] = {close_account_fields, offsetof(struct close_account_cmd, account_id)},
+    [CMD_FORGET_PERSONAL_DATA] = {forget_fields,
+                                  offsetof(struct forget_personal_data_cmd, account_id)},
 };
 
 static bool body_is_blank(const char *body, size_t len)
@@ -107,13 +113,14 @@ static bool body_is_blank(const char *body, size_t len)
 }
 
 /* Returns a new reference to the parsed object, or NULL with ERR_BAD_JSON set in why. Only
- * CloseAccount takes a blank body, as {}: clients often POST it with no body at all. */
+ * CloseAccount and ForgetPersonalData take a blank body, as {}: clients often POST those with no
+ * body at all. */
 static json_t *command_parse(enum command_type t, const char *body, size_t len,
                              struct err_detail *why)
 {
     json_error_t jerr;
     if (body == NULL || body_is_blank(body, len)) {
-        if (t == CMD_CLOSE_ACCOUNT)
+        if (t == CMD_CLOSE_ACCOUNT || t == CMD_FORGET_PERSONAL_DATA)
             return json_object();
         err_set(why, ERR_BAD_JSON, "request body is empty");
         return NULL;

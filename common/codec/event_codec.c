@@ -1,4 +1,4 @@
-/* Event data <-> JSON for the ten contract events, one field-spec table per type driving both
+/* Event data <-> JSON for the contract events, one field-spec table per type driving both
  * directions. Every reader goes through the upcaster chain, which raises old schema_versions. */
 #include "codec/codec.h"
 #include "codec/validate.h"
@@ -45,8 +45,9 @@ static const struct field_spec order_cancelled_fields[] = {
 
 static const struct field_spec account_opened_fields[] = {
     {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_account_opened, account_id)},
+    /* Sealed ("enc:v1:..."), or plain text in rows written before sealing or by plain SQL. */
     {"owner", F_TEXT, REQUIRED, FIELD_AT(struct ev_account_opened, owner), .min = 0,
-     .max = TEXT_MAX},
+     .max = OWNER_STORED_MAX},
     {"currency", F_CCY, REQUIRED, FIELD_AT(struct ev_account_opened, currency)},
     {"overdraft_limit_cents", F_MONEY, REQUIRED,
      FIELD_AT(struct ev_account_opened, overdraft_limit_cents), .min = 0, .max = MONEY_MAX},
@@ -75,6 +76,11 @@ static const struct field_spec transfer_fields[] = {
 
 static const struct field_spec account_closed_fields[] = {
     {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_account_closed, account_id)},
+    {NULL},
+};
+
+static const struct field_spec personal_data_forgotten_fields[] = {
+    {"account_id", F_ID, REQUIRED, FIELD_AT(struct ev_personal_data_forgotten, account_id)},
     {NULL},
 };
 
@@ -116,6 +122,7 @@ static const struct event_codec event_codecs[EV__COUNT] = {
     [EV_TRANSFER_SENT] = {transfer_fields, 1, {NULL}},
     [EV_TRANSFER_RECEIVED] = {transfer_fields, 1, {NULL}},
     [EV_ACCOUNT_CLOSED] = {account_closed_fields, 1, {NULL}},
+    [EV_PERSONAL_DATA_FORGOTTEN] = {personal_data_forgotten_fields, 1, {NULL}},
 };
 
 int event_schema_version(enum event_type t)

@@ -40,7 +40,9 @@ static const struct field_spec account_state_fields[] = {
     {"version", F_INT, REQUIRED, FIELD_AT(struct account_state, version), .min = 1,
      .max = MONEY_MAX},
     {"account_id", F_ID, REQUIRED, FIELD_AT(struct account_state, account_id)},
-    {"owner", F_TEXT, REQUIRED, FIELD_AT(struct account_state, owner), .min = 0, .max = TEXT_MAX},
+    /* Sealed or OWNER_FORGOTTEN, never the plain text (the command side never opens it). */
+    {"owner", F_TEXT, REQUIRED, FIELD_AT(struct account_state, owner), .min = 0,
+     .max = OWNER_STORED_MAX},
     {"currency", F_CCY, REQUIRED, FIELD_AT(struct account_state, currency)},
     {"balance_cents", F_INT, REQUIRED, FIELD_AT(struct account_state, balance_cents),
      .min = -MONEY_MAX, .max = MONEY_MAX},

@@ -10,7 +10,8 @@
 
 /* Bump whenever order_state or account_state (or their meaning) changes: snapshots written
  * under another schema are ignored and the stream is replayed in full. */
-#define SNAPSHOT_SCHEMA 1
+/* 2: account owner holds the sealed text (issue 8, forgetting); schema 1 held it in plain. */
+#define SNAPSHOT_SCHEMA 2
 
 /* New references holding every field of the state. */
 json_t *snapshot_order_to_json(const struct order_state *s);

@@ -54,6 +54,9 @@ void account_evolve(struct account_state *s, const struct event *e)
     case EV_ACCOUNT_CLOSED:
         s->status = ACCOUNT_CLOSED;
         break;
+    case EV_PERSONAL_DATA_FORGOTTEN:
+        snprintf(s->owner, sizeof s->owner, "%s", OWNER_FORGOTTEN);
+        break;
     default:
         return; /* order events and unknown types leave the account untouched */
     }

@@ -44,6 +44,9 @@ int command_streams(const struct command *c, const struct world *w,
     case CMD_CLOSE_ACCOUNT:
         stream_id_account(ids[0], c->as.close_account.account_id);
         return 1;
+    case CMD_FORGET_PERSONAL_DATA:
+        stream_id_account(ids[0], c->as.forget.account_id);
+        return 1;
     case CMD__COUNT:
         break;
     }
@@ -457,6 +460,26 @@ static enum err decide_close_account(const struct close_account_cmd *c, const st
     return ERR_OK;
 }
 
+/* Closed accounts may be forgotten too (that is when it is usually asked for). The command side
+ * holds owners sealed, so OWNER_FORGOTTEN there can only come from PersonalDataForgotten. */
+static enum err decide_forget(const struct forget_personal_data_cmd *c, const struct world *w,
+                              struct decision *out, struct err_detail *why)
+{
+    const struct account_state *a = &w->account[0];
+    if (a->version <= 0 || a->status == ACCOUNT_NONE)
+        return err_set(why, ERR_NOT_FOUND, "account %s does not exist", c->account_id);
+    if (strcmp(a->owner, OWNER_FORGOTTEN) == 0)
+        return err_set(why, ERR_FORGOTTEN, "account %s personal data is already forgotten",
+                       c->account_id);
+    char sid[STREAM_ID_MAX + 1];
+    stream_id_account(sid, c->account_id);
+    struct ev_personal_data_forgotten *d =
+        &decide_emit(out, EV_PERSONAL_DATA_FORGOTTEN, sid, a->version)
+             ->data.personal_data_forgotten;
+    COPY(d->account_id, c->account_id);
+    return ERR_OK;
+}
+
 enum err decide(const struct command *c, const struct world *w, struct decision *out,
                 struct err_detail *why)
 {
@@ -479,6 +502,8 @@ enum err decide(const struct command *c, const struct world *w, struct decision 
         return decide_transfer(&c->as.transfer_funds, w, out, why);
     case CMD_CLOSE_ACCOUNT:
         return decide_close_account(&c->as.close_account, w, out, why);
+    case CMD_FORGET_PERSONAL_DATA:
+        return decide_forget(&c->as.forget, w, out, why);
     case CMD__COUNT:
         break;
     }

@@ -28,7 +28,9 @@ static const struct statement statements[STMT__COUNT] = {
                    " ORDER BY stream_id, stream_version",
                    1},
     /* One statement: the events, the success body (rendered here so the stored copy and the
-     * answer are the same bytes, positions included) and the idempotency row. */
+     * answer are the same bytes, positions included), the idempotency row, and an account key:
+     * inserted with the AccountOpened it sealed ($11, $12 hex), deleted with the
+     * PersonalDataForgotten ($13). Data-modifying CTEs run even when nothing reads them. */
     [STMT_APPEND] =
         {"append",
          "WITH input AS ("
@@ -50,9 +52,14 @@ static const struct statement statements[STMT__COUNT] = {
          "    (key, request_hash, status, location, etag, content_type, body)"
          "  SELECT $6::text, md5($7::text), $8::int, $9::text, $10::text, 'application/json', text"
          "  FROM body WHERE $6::text IS NOT NULL"
+         "), key_new AS ("
+         "  INSERT INTO account_keys (account_id, key)"
+         "  SELECT $11::text, decode($12::text, 'hex') WHERE $11::text IS NOT NULL"
+         "), key_gone AS ("
+         "  DELETE FROM account_keys WHERE account_id = $13::text"
          ")"
          " SELECT text FROM body",
-         10},
+         13},
     [STMT_IDEM_LOOKUP] = {"idem_lookup",
                           "SELECT request_hash = md5($2::text), status, coalesce(location, ''),"
                           " coalesce(etag, ''), content_type, body"

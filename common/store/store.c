@@ -305,9 +305,21 @@ enum err store_append(struct store *s, const struct append_request *a, char **bo
     char version[24], status[8];
     snprintf(version, sizeof version, "%lld", (long long)a->version);
     snprintf(status, sizeof status, "%d", a->status);
-    const char *params[] = {events,      a->metadata_json, a->stream_id, a->id,       version,
-                            a->idem_key, a->request_text,  status,       a->location, a->etag};
-    PGresult *r = PQexecPrepared(s->conn, statements[STMT_APPEND].name, 10, params, NULL, NULL, 0);
+    const char *params[] = {events,
+                            a->metadata_json,
+                            a->stream_id,
+                            a->id,
+                            version,
+                            a->idem_key,
+                            a->request_text,
+                            status,
+                            a->location,
+                            a->etag,
+                            a->key_account_id,
+                            a->key_hex,
+                            a->forget_account_id};
+    PGresult *r = PQexecPrepared(s->conn, statements[STMT_APPEND].name,
+                                 statements[STMT_APPEND].nparams, params, NULL, NULL, 0);
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
         *len_out = (size_t)PQgetlength(r, 0, 0);
         *body_out = xstrndup(PQgetvalue(r, 0, 0), *len_out);

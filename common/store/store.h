@@ -77,12 +77,19 @@ struct append_request {
     const char *etag;
     const char *idem_key; /* NULL without Idempotency-Key */
     const char *request_text;
+    /* Personal data (docs/forgetting.md): the key an AccountOpened owner was sealed with, as
+     * 64 hex digits, inserted for key_account_id; and the account whose key a
+     * PersonalDataForgotten deletes. NULL when the decision has no such event. */
+    const char *key_account_id;
+    const char *key_hex;
+    const char *forget_account_id;
 };
 
-/* Appends the decision's events and, with a key, the idempotency row, in one statement and one
- * transaction. On ERR_OK *body_out (caller frees) is the success body, rendered once by the
- * database so a replay is byte for byte the same. ERR_CONFLICT: another writer took one of the
- * stream versions. *key_taken: another request stored this key first (nothing was written). */
+/* Appends the decision's events and, with a key, the idempotency row, and inserts or deletes the
+ * account key named in a, in one statement and one transaction. On ERR_OK *body_out (caller frees)
+ * is the success body, rendered once by the database so a replay is byte for byte the same.
+ * ERR_CONFLICT: another writer took one of the stream versions. *key_taken: another request stored
+ * this key first (nothing was written). */
 enum err store_append(struct store *s, const struct append_request *a, char **body_out,
                       size_t *len_out, bool *key_taken) __attribute__((warn_unused_result));
 

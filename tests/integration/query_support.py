@@ -23,7 +23,8 @@ def _fold_path():
 def dump_events(prefix, upto=None):
     """Every event of the streams whose id starts with order-<prefix> or account-<prefix>, in
     position order, in the shape build/tests/fold reads. Milliseconds are floored, as the query
-    service prints them (so a printed time used as ?as_of= includes its own event)."""
+    service prints them (so a printed time used as ?as_of= includes its own event). An
+    AccountOpened carries its account's key, so fold opens the sealed owner as the projector does."""
     where = "(stream_id LIKE %s OR stream_id LIKE %s)" % (
         sql_literal("order-" + prefix + "%"), sql_literal("account-" + prefix + "%"))
     if upto is not None:
@@ -32,7 +33,9 @@ def dump_events(prefix, upto=None):
         "SELECT coalesce(json_agg(e ORDER BY (e->>'position')::bigint), '[]') FROM ("
         "SELECT json_build_object('stream_id',stream_id,'stream_version',stream_version,"
         "'position',position,'type',type,'schema_version',schema_version,'data',data,"
-        "'recorded_at_ms',floor(extract(epoch from recorded_at)*1000)::bigint) AS e "
+        "'recorded_at_ms',floor(extract(epoch from recorded_at)*1000)::bigint,"
+        "'owner_key',(SELECT encode(k.key,'hex') FROM account_keys k "
+        "WHERE type = 'AccountOpened' AND k.account_id = data->>'account_id')) AS e "
         "FROM events WHERE %s) x" % where)
 
 

@@ -106,7 +106,10 @@ class AccountCommandsTest(CommandTest):
         self.assertEqual(b["id"], account_id)
         self.assertEqual(r.headers.get("Location"), "/v1/accounts/" + account_id)
         (row,) = self.assert_stored(b, "OpenAccount")
-        self.assertEqual(row["data"], {"account_id": account_id, "owner": owner,
+        # The owner is stored sealed with the account's key (docs/forgetting.md).
+        sealed = row["data"].pop("owner")
+        self.assertTrue(sealed.startswith("enc:v1:") and owner not in sealed, sealed)
+        self.assertEqual(row["data"], {"account_id": account_id,
                                        "currency": "GBP", "overdraft_limit_cents": 500})
 
     def test_open_account_generates_uuid_and_default_overdraft(self):

@@ -9,6 +9,9 @@ from query_support import PROBLEM, QueryTest, dump_events, fold
 
 DEPOSITS = 260
 
+# common/codec/snapshot_codec.h (2 since owners are stored sealed, docs/forgetting.md)
+SNAPSHOT_SCHEMA = 2
+
 
 class SnapshotTest(QueryTest):
     def setUp(self):
@@ -48,7 +51,7 @@ class SnapshotTest(QueryTest):
     def test_es_snapshot_written_and_used(self):
         snap = self.snapshot()
         self.assertIsNotNone(snap, "no snapshot after %d events" % self.version)
-        self.assertEqual(snap["snapshot_schema"], 1)
+        self.assertEqual(snap["snapshot_schema"], SNAPSHOT_SCHEMA)
         self.assertGreaterEqual(snap["version"], 200)
         self.assertEqual(snap["state"]["version"], snap["version"])
         want = sum(100 + i for i in range(snap["version"] - 1))
@@ -92,10 +95,10 @@ class SnapshotTest(QueryTest):
         poisoned = dict(self.snapshot()["state"], balance_cents=10 ** 12)
         cases = [  # (snapshot_schema, state): another code version's row, then garbage rows
             (999, json.dumps(poisoned)),
-            (1, json.dumps({"garbage": True})),
-            (1, json.dumps(dict(poisoned, balance_cents="lots"))),
-            (1, json.dumps(dict(poisoned, account_id="someone-else"))),
-            (1, json.dumps("just a string")),
+            (SNAPSHOT_SCHEMA, json.dumps({"garbage": True})),
+            (SNAPSHOT_SCHEMA, json.dumps(dict(poisoned, balance_cents="lots"))),
+            (SNAPSHOT_SCHEMA, json.dumps(dict(poisoned, account_id="someone-else"))),
+            (SNAPSHOT_SCHEMA, json.dumps("just a string")),
         ]
         for schema, state in cases:
             with self.subTest(schema=schema, state=state[:60]):
@@ -108,7 +111,7 @@ class SnapshotTest(QueryTest):
         self.assertEqual(view.body["balance_cents"], self.balance + 5)
         # The write side replaced the ignored row with a good one of its own schema.
         self.assertEqual(sql_value("SELECT snapshot_schema FROM snapshots WHERE stream_id = %s"
-                                   % sql_literal(self.stream)), "1")
+                                   % sql_literal(self.stream)), str(SNAPSHOT_SCHEMA))
         self.assertEqual(self.snapshot()["state"]["balance_cents"], self.balance)
         # Even garbage claiming a far-future version is replaced, not kept for ever.
         sql("UPDATE snapshots SET version = 1000000, state = '[]' WHERE stream_id = %s"

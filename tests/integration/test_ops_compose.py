@@ -125,7 +125,8 @@ class DockerfileTest(unittest.TestCase):
         for needle in ("scripts/lib.sh", "orderly_ensure_packages", "ORDERLY_RUN_PACKAGES",
                        "orderly_build"):
             self.assertIn(needle, build)
-        self.assertEqual(self.runtime_packages(), {"libmicrohttpd12", "libjansson4", "libpq5"})
+        self.assertEqual(self.runtime_packages(),
+                         {"libmicrohttpd12", "libjansson4", "libpq5", "libsodium23"})
         user = [l.split()[1] for l in self.lines if l.startswith("USER ")]
         self.assertTrue(user and not user[-1].startswith(("root", "0")), user)
         self.assertIn("STOPSIGNAL SIGTERM", self.lines)

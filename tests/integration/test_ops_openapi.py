@@ -233,7 +233,10 @@ class OpenApiConformanceTest(unittest.TestCase):
         chk(c, "POST", wd, "/v1/accounts/%s/withdraw" % b, 409, {"amount_cents": 1})
         close = "/v1/accounts/{id}/close"
         chk(c, "POST", close, "/v1/accounts/%s/close" % a, 409, {})
-        last = chk(c, "POST", close, "/v1/accounts/%s/close" % b, 200, {}).body["position"]
+        chk(c, "POST", close, "/v1/accounts/%s/close" % b, 200, {})
+        forget = "/v1/accounts/{id}/forget"
+        last = chk(c, "POST", forget, "/v1/accounts/%s/forget" % b, 200, {}).body["position"]
+        chk(c, "POST", forget, "/v1/accounts/%s/forget" % b, 409, {})
 
         mp = "?min_position=%d" % last
         chk(q, "GET", "/v1/orders/{id}", "/v1/orders/%s%s" % (o, mp), 200)

@@ -2,6 +2,7 @@
  * prints every order and account view, so tests can compare the read model with a full replay. */
 #include "codec/codec.h"
 #include "domain/domain.h"
+#include "pii.h"
 #include "xalloc.h"
 
 #include <jansson.h>
@@ -9,8 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An AccountOpened owner as the read side shows it: opened with the line's "owner_key" (hex, as
+ * in account_keys; null or absent once forgotten), like the projector does. */
+static void reveal_owner(const json_t *line, struct event *e)
+{
+    unsigned char key[PII_KEY_BYTES];
+    const char *hex = json_string_value(json_object_get(line, "owner_key"));
+    bool have = hex && pii_key_from_hex(hex, key);
+    if (e->type == EV_ACCOUNT_OPENED)
+        pii_reveal_in_place(e->data.account_opened.owner, sizeof e->data.account_opened.owner,
+                            have ? key : NULL);
+    pii_wipe(key, sizeof key);
+}
+
 /* Input line: {"stream_id","stream_version","position","type","schema_version","data",
- * "recorded_at_ms"} in position order. */
+ * "recorded_at_ms", "owner_key"?} in position order. */
 static int decode_line(const char *line, struct event *e)
 {
     json_error_t jerr;
@@ -29,6 +43,7 @@ static int decode_line(const char *line, struct event *e)
         int sv = (int)json_integer_value(json_object_get(j, "schema_version"));
         struct err_detail why = {0};
         rc = event_data_from_json(e, sv, json_object_get(j, "data"), &why) == ERR_OK ? 0 : -1;
+        reveal_owner(j, e);
     }
     json_decref(j);
     return rc;

@@ -32,6 +32,7 @@ static const char *const event_keys[EV__COUNT] = {
     [EV_TRANSFER_SENT] = "transfer_id,from_account_id,to_account_id,amount_cents",
     [EV_TRANSFER_RECEIVED] = "transfer_id,from_account_id,to_account_id,amount_cents",
     [EV_ACCOUNT_CLOSED] = "account_id",
+    [EV_PERSONAL_DATA_FORGOTTEN] = "account_id",
 };
 
 static void sample_order_event(struct event *e)

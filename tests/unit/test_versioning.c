@@ -97,7 +97,7 @@ static const struct unsupported_case {
     {EV_ORDER_PLACED, 99, "unsupported schema_version 99 for OrderPlaced"},
     {EV_ACCOUNT_OPENED, 2, "unsupported schema_version 2 for AccountOpened"},
     {EV_FUNDS_DEPOSITED, -1, "unsupported schema_version -1 for FundsDeposited"},
-    {EV__COUNT, 1, "unknown event type 10"},
+    {EV__COUNT, 1, "unknown event type 11"},
 };
 
 START_TEST(test_unsupported_versions)
