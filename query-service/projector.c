@@ -230,9 +230,6 @@ static bool project_once(struct session *s, bool *more)
     if (rc == ERR_OK) {
         s->checkpoint = target;
         publish(s->checkpoint, s->head, PROJECTOR_LEADER, NULL);
-        /* Standby instances wait on this to serve min_position reads without polling. A
-         * failed NOTIFY only delays them until their timer. */
-        (void)readmodel_command(s->c, "NOTIFY orderly_projection");
     } else if (rc == ERR_BAD_EVENT) {
         *more = false;
         fail_projection(s, why.detail);
