@@ -63,7 +63,9 @@ class ComposeFileTest(unittest.TestCase):
                 env = s["environment"]
                 self.assertEqual(env["BIND_ADDRESS"], "0.0.0.0")
                 self.assertEqual(env["PORT"], str(port))
-                self.assertEqual(s["ports"], ["%d:%d" % (port, port)])
+                # The query side publishes a range so it can be scaled to several replicas.
+                published = "%d-%d" % (port, port + 2) if name == "query-service" else str(port)
+                self.assertEqual(s["ports"], ["%s:%d" % (published, port)])
                 url = urlsplit(env["DATABASE_URL"])
                 self.assertEqual((url.username, url.hostname, url.port), (role, "postgres", 5432))
                 self.assertEqual(s["image"], self.svcs["migrate"]["image"])
