@@ -162,17 +162,6 @@ static char *metadata_json(struct command_request *cr)
 
 enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
 
-/* After a lost race on a stream: was it our own key's first request that won? */
-static bool key_stored(struct command_request *cr)
-{
-    struct stored_response stored = {0};
-    bool found = false;
-    if (store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found) != ERR_OK)
-        return false;
-    free(stored.body);
-    return found;
-}
-
 /* The account key rows an append carries (docs/forgetting.md). key_hex is wiped after use. */
 struct key_rows {
     char key_hex[PII_KEY_HEX_LEN];
@@ -245,8 +234,8 @@ static enum attempt append_decision(struct command_request *cr, const struct com
         respond_success(cr, t.status, a.location, etag, body, len);
     } else if (key_taken) {
         respond_replay_key(cr);
-    } else if (rc == ERR_CONFLICT && cr->idem_key && key_stored(cr)) {
-        respond_replay_key(cr);
+    } else if (rc == ERR_CONFLICT && cr->idem_key && respond_replay_if_stored(cr)) {
+        /* our key's first request won the race: its answer is replayed */
     } else if (rc == ERR_CONFLICT && cr->if_match < 0) {
         return ATTEMPT_RETRY;
     } else if (rc == ERR_CONFLICT) {

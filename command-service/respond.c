@@ -44,6 +44,17 @@ void respond_replay_key(struct command_request *cr)
         respond_replay(cr, &stored);
 }
 
+bool respond_replay_if_stored(struct command_request *cr)
+{
+    struct stored_response stored = {0};
+    bool found = false;
+    if (store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found) != ERR_OK ||
+        !found)
+        return false;
+    respond_replay(cr, &stored);
+    return true;
+}
+
 void respond_refusal(struct command_request *cr, enum err e, const struct err_detail *why)
 {
     if (cr->idem_key) {

@@ -24,6 +24,10 @@ void respond_replay(struct command_request *cr, struct stored_response *stored);
 /* Looks the key up again after another request stored it first, and replays that answer. */
 void respond_replay_key(struct command_request *cr);
 
+/* After a lost race on a stream: if this key's first request already stored its answer,
+ * replays it and returns true (one lookup); otherwise answers nothing and returns false. */
+bool respond_replay_if_stored(struct command_request *cr);
+
 /* A refusal decided from the streams' state (404, 409, 412): stored under the key, then sent.
  * If another request stored the key first, its answer is replayed instead. */
 void respond_refusal(struct command_request *cr, enum err e, const struct err_detail *why);

@@ -11,6 +11,7 @@ enum stmt {
     STMT_EXPIRE,
     STMT_LOAD_SNAP,
     STMT_SNAPSHOT_SAVE,
+    STMT_PING,
     STMT__COUNT
 };
 
@@ -71,6 +72,7 @@ static const struct statement statements[STMT__COUNT] = {
                         " VALUES ($1, md5($2::text), $3::int, $4, $5)"
                         " ON CONFLICT (key) DO NOTHING RETURNING 1",
                         5},
+    [STMT_PING] = {"ping", "SELECT 1", 0},
     [STMT_EXPIRE] = {"expire_keys",
                      "DELETE FROM idempotency_keys"
                      " WHERE created_at < now() - make_interval(secs => $1::int)",

@@ -114,27 +114,37 @@ enum err store_ready(struct store *s)
     return ERR_OK;
 }
 
-/* Runs a read-only prepared statement. A connection that died while idle (a database restart)
- * fails on first use; a read is safe to repeat, so it gets one retry on a fresh connection. */
-static enum err exec_read(struct store *s, enum stmt id, const char *const *params, PGresult **out)
+/* Runs a prepared statement once. ERR_OK when it ended with `expect`, else the mapped error.
+ * *out holds the result either way (NULL only when no connection could be had): the caller
+ * clears it, and may read the refused constraint from it. */
+static enum err exec_once(struct store *s, enum stmt id, const char *const *params,
+                          ExecStatusType expect, PGresult **out)
 {
     *out = NULL;
-    for (int attempt = 0;; attempt++) {
-        bool was_connected = s->conn != NULL;
-        enum err rc = store_ready(s);
-        if (rc != ERR_OK)
-            return rc;
-        PGresult *r = PQexecPrepared(s->conn, statements[id].name, statements[id].nparams, params,
-                                     NULL, NULL, 0);
-        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
-            *out = r;
-            return ERR_OK;
-        }
-        rc = store_error(s, r, statements[id].name);
-        PQclear(r);
-        if (rc != ERR_DB_DOWN || !was_connected || attempt > 0)
-            return rc;
+    enum err rc = store_ready(s);
+    if (rc != ERR_OK)
+        return rc;
+    *out =
+        PQexecPrepared(s->conn, statements[id].name, statements[id].nparams, params, NULL, NULL, 0);
+    return PQresultStatus(*out) == expect ? ERR_OK : store_error(s, *out, statements[id].name);
+}
+
+/* A read-only statement. store_ready notices most dead connections before sending; one that
+ * dies between that check and the send costs a read nothing to repeat, so it gets one retry
+ * on a fresh connection. */
+static enum err exec_read(struct store *s, enum stmt id, const char *const *params, PGresult **out)
+{
+    bool was_connected = s->conn != NULL;
+    enum err rc = exec_once(s, id, params, PGRES_TUPLES_OK, out);
+    if (rc == ERR_DB_DOWN && was_connected) {
+        PQclear(*out);
+        rc = exec_once(s, id, params, PGRES_TUPLES_OK, out);
     }
+    if (rc != ERR_OK) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 /* "{"a","b"}": ids are validated ([A-Za-z0-9_-] after a fixed prefix), so quoting is enough. */
@@ -227,18 +237,13 @@ enum err store_load_snapshots(struct store *s, const char ids[][STREAM_ID_MAX + 
 enum err store_snapshot_save(struct store *s, const char *stream_id, int64_t version,
                              int snapshot_schema, const char *state_json, int64_t last_recorded_ms)
 {
-    enum err rc = store_ready(s);
-    if (rc != ERR_OK)
-        return rc;
     char v[24], schema[16], ms[24];
     snprintf(v, sizeof v, "%lld", (long long)version);
     snprintf(schema, sizeof schema, "%d", snapshot_schema);
     snprintf(ms, sizeof ms, "%lld", (long long)last_recorded_ms);
     const char *params[] = {stream_id, v, schema, state_json, ms};
-    PGresult *r =
-        PQexecPrepared(s->conn, statements[STMT_SNAPSHOT_SAVE].name, 5, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        rc = store_error(s, r, "snapshot save");
+    PGresult *r;
+    enum err rc = exec_once(s, STMT_SNAPSHOT_SAVE, params, PGRES_COMMAND_OK, &r);
     PQclear(r);
     return rc;
 }
@@ -298,9 +303,6 @@ enum err store_append(struct store *s, const struct append_request *a, char **bo
                       size_t *len_out, bool *key_taken)
 {
     *key_taken = false;
-    enum err rc = store_ready(s);
-    if (rc != ERR_OK)
-        return rc;
     char *events = events_param(a->decision);
     char version[24], status[8];
     snprintf(version, sizeof version, "%lld", (long long)a->version);
@@ -318,13 +320,12 @@ enum err store_append(struct store *s, const struct append_request *a, char **bo
                             a->key_account_id,
                             a->key_hex,
                             a->forget_account_id};
-    PGresult *r = PQexecPrepared(s->conn, statements[STMT_APPEND].name,
-                                 statements[STMT_APPEND].nparams, params, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+    PGresult *r;
+    enum err rc = exec_once(s, STMT_APPEND, params, PGRES_TUPLES_OK, &r);
+    if (rc == ERR_OK) {
         *len_out = (size_t)PQgetlength(r, 0, 0);
         *body_out = xstrndup(PQgetvalue(r, 0, 0), *len_out);
     } else {
-        rc = store_error(s, r, "append");
         *key_taken = rc == ERR_CONFLICT && is_idem_conflict(r);
     }
     PQclear(r);
@@ -336,18 +337,13 @@ enum err store_idem_save(struct store *s, const char *key, const char *request_t
                          const char *content_type, const char *body, bool *key_taken)
 {
     *key_taken = false;
-    enum err rc = store_ready(s);
-    if (rc != ERR_OK)
-        return rc;
     char status_text[8];
     snprintf(status_text, sizeof status_text, "%d", status);
     const char *params[] = {key, request_text, status_text, content_type, body};
-    PGresult *r =
-        PQexecPrepared(s->conn, statements[STMT_IDEM_SAVE].name, 5, params, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+    PGresult *r;
+    enum err rc = exec_once(s, STMT_IDEM_SAVE, params, PGRES_TUPLES_OK, &r);
+    if (rc == ERR_OK)
         *key_taken = PQntuples(r) == 0;
-    else
-        rc = store_error(s, r, "idempotency save");
     PQclear(r);
     return rc;
 }
@@ -367,10 +363,9 @@ static enum err exec_simple(struct store *s, const char *sql, const char *what)
 
 enum err store_ping(struct store *s)
 {
-    bool was_connected = s->conn != NULL;
-    enum err rc = exec_simple(s, "SELECT 1", "ping");
-    if (rc == ERR_DB_DOWN && was_connected)
-        rc = exec_simple(s, "SELECT 1", "ping");
+    PGresult *r;
+    enum err rc = exec_read(s, STMT_PING, NULL, &r);
+    PQclear(r);
     return rc;
 }
 
@@ -382,17 +377,13 @@ enum err store_notify(struct store *s)
 enum err store_expire_keys(struct store *s, int max_age_s, long *deleted)
 {
     *deleted = 0;
-    enum err rc = store_ready(s);
-    if (rc != ERR_OK)
-        return rc;
     char age[16];
     snprintf(age, sizeof age, "%d", max_age_s);
     const char *params[] = {age};
-    PGresult *r = PQexecPrepared(s->conn, statements[STMT_EXPIRE].name, 1, params, NULL, NULL, 0);
-    if (PQresultStatus(r) == PGRES_COMMAND_OK)
+    PGresult *r;
+    enum err rc = exec_once(s, STMT_EXPIRE, params, PGRES_COMMAND_OK, &r);
+    if (rc == ERR_OK)
         *deleted = strtol(PQcmdTuples(r), NULL, 10);
-    else
-        rc = store_error(s, r, "expire idempotency keys");
     PQclear(r);
     return rc;
 }
