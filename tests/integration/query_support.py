@@ -5,7 +5,6 @@ so read-model views can be compared with a full replay."""
 import json
 import os
 import subprocess
-import threading
 import unittest
 
 import harness
@@ -62,24 +61,6 @@ def customer_summary(orders, customer_id):
             "open_order_count": sum(o["status"] in ("placed", "paid") for o in mine),
             "lifetime_spend_cents": sum(o["paid_cents"] - o["refunded_cents"] for o in mine),
             "last_order_at": max(o["placed_at"] for o in mine)}
-
-
-def run_threads(n, fn):
-    """fn(i) in n threads; returns results by index, an exception in its thread's slot."""
-    results = [None] * n
-
-    def worker(i):
-        try:
-            results[i] = fn(i)
-        except BaseException as e:  # reported by the caller
-            results[i] = e
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(180)
-    return results
 
 
 class QueryTest(unittest.TestCase):

@@ -5,7 +5,8 @@ import random
 
 import harness
 from harness import new_id
-from query_support import QueryTest, customer_summary, dump_events, run_threads
+from cmd_support import run_concurrently
+from query_support import QueryTest, customer_summary, dump_events
 
 THREADS = 8
 COMMANDS_PER_THREAD = 250
@@ -95,7 +96,7 @@ class ModelTest(QueryTest):
             finally:
                 client.close()
             return out
-        results = run_threads(THREADS, worker)
+        results = run_concurrently(THREADS, worker)
         for res in results:
             if isinstance(res, BaseException):
                 raise res
