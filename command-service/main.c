@@ -1,5 +1,5 @@
 /* command-service: `command-service` serves the command API; `command-service migrate` applies
- * the schema. Configuration comes from the environment (see README and ../shared/API.md). */
+ * the schema. Configuration comes from the environment (see README and docs/api.md). */
 #include "commands.h"
 #include "config.h"
 #include "log.h"
