@@ -8,15 +8,20 @@ ORDERLY_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck disable=SC2034 # used by the scripts that source this file
 ORDERLY_RUN_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libjansson-dev
     libpq-dev libsodium-dev check postgresql curl python3)
-# Extra tools the test suites use; clang and libclang-rt-14-dev (libFuzzer's runtime) build the
-# fuzz targets.
+# Extra tools the test suites use: clang and libclang-rt-14-dev (libFuzzer's runtime) build the
+# fuzz targets; wrk drives bench/run (its smoke is a suite); git names the commit in bench reports
+# and lists the tracked files for the docs test. pgbench comes with postgresql (postgresql-15).
+# tests/lint/commands.py fails when a suite calls a command that no array here provides.
 # shellcheck disable=SC2034
-ORDERLY_TEST_PACKAGES=(valgrind clang-format clang libclang-rt-14-dev)
+ORDERLY_TEST_PACKAGES=(valgrind clang-format clang libclang-rt-14-dev wrk git)
 # The operations suite (scripts/ops-check): `docker-compose config` needs no engine; PyYAML for
-# the compose and OpenAPI tests. npm (for the OpenAPI linter) is installed only when there is no
-# npm at all: a Node.js from elsewhere brings its own and conflicts with Debian's package.
+# the compose and OpenAPI tests.
 # shellcheck disable=SC2034
 ORDERLY_OPS_PACKAGES=(docker-compose python3-yaml)
+# npm (for the OpenAPI linter) is installed by scripts/ops-check only when there is no npm at all:
+# a Node.js from elsewhere brings its own and conflicts with Debian's package.
+# shellcheck disable=SC2034
+ORDERLY_NPM_PACKAGES=(npm)
 
 orderly_say() {
     printf '==> %s\n' "$*" >&2
