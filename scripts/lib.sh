@@ -18,6 +18,11 @@ ORDERLY_TEST_PACKAGES=(valgrind clang-format clang libclang-rt-14-dev wrk git)
 # the compose and OpenAPI tests.
 # shellcheck disable=SC2034
 ORDERLY_OPS_PACKAGES=(docker-compose python3-yaml)
+# The real compose run (scripts/compose-test): a Docker engine and compose v1 from Debian, and
+# debootstrap for the stand-in base images when no registry can supply them. Installed only
+# when no engine answers (docker.io would replace an engine from elsewhere).
+# shellcheck disable=SC2034
+ORDERLY_COMPOSE_PACKAGES=(docker.io docker-compose debootstrap iptables iproute2 curl)
 # npm (for the OpenAPI linter) is installed by scripts/ops-check only when there is no npm at all:
 # a Node.js from elsewhere brings its own and conflicts with Debian's package.
 # shellcheck disable=SC2034
