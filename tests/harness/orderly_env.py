@@ -2,6 +2,7 @@
 Used by scripts/run (CLI `serve`), scripts/test and tests/integration/harness.py. Stdlib only."""
 
 import argparse
+import fcntl
 import glob
 import os
 import shutil
@@ -17,6 +18,11 @@ import http.client
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PG_USER = "postgres"  # the unprivileged OS user the server runs as when we are root
 DB_NAME = "orderly"
+# How long a process may take to come up or to recover. Generous: on a shared CI machine (load
+# average 6) and in the ASan build a start takes seconds; every wait polls and returns as soon
+# as its condition holds, so a quiet machine never waits this long.
+READY_TIMEOUT_S = float(os.environ.get("ORDERLY_READY_TIMEOUT_S", "60"))
+PORT_TRIES = 3  # a port picked free can be taken before the server binds it (parallel runs)
 
 
 class HarnessError(RuntimeError):
@@ -59,6 +65,15 @@ def build_dir():
     return d if os.path.isabs(d) else os.path.join(REPO, d)
 
 
+def _read_from(path, offset):
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read()
+    except OSError:
+        return b""
+
+
 def log_tail(path, lines=40):
     try:
         with open(path, "rb") as f:
@@ -85,7 +100,7 @@ class Cluster:
     def url(self):
         return "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, DB_NAME)
 
-    def _run(self, args, check=True, timeout=60):
+    def _run(self, args, check=True, timeout=2 * READY_TIMEOUT_S):
         """Runs a server binary as the unprivileged user: PostgreSQL refuses to run as root."""
         cmd = [os.path.join(self.bindir, args[0])] + list(args[1:])
         if self._as_other:
@@ -105,20 +120,29 @@ class Cluster:
             shutil.chown(self.root, PG_USER, PG_USER)
         self._run(["initdb", "-D", self.datadir, "-U", "postgres", "-A", "trust", "-E",
                    "UTF8", "--locale=C", "--no-sync"])
-        self.port = free_port()
         with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
             f.write("\n# orderly test cluster\n"
-                    "listen_addresses = '127.0.0.1'\nport = %d\n"
+                    "listen_addresses = '127.0.0.1'\n"
                     "unix_socket_directories = '%s'\n"
                     "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
                     "max_connections = 300\nlog_min_messages = warning\n"
-                    "log_line_prefix = '%%m [%%p] '\n" % (self.port, self.root))
-        self.start_server()
+                    "log_line_prefix = '%%m [%%p] '\n" % self.root)
+        for attempt in range(PORT_TRIES):
+            self.port = free_port()
+            with open(os.path.join(self.datadir, "postgresql.conf"), "a") as f:
+                f.write("port = %d\n" % self.port)  # the last setting wins
+            try:
+                self.start_server()
+                break
+            except HarnessError as e:
+                if attempt + 1 == PORT_TRIES or "could not bind" not in str(e):
+                    raise
         self.psql("CREATE DATABASE %s" % DB_NAME, db="postgres")
         return self
 
     def start_server(self):
-        self._run(["pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t", "30", "start"])
+        self._run(["pg_ctl", "-D", self.datadir, "-l", self.logfile, "-w", "-t",
+                   "%d" % READY_TIMEOUT_S, "start"])
         self.running = True
 
     def _flush_before_crash(self, mode):
@@ -131,14 +155,15 @@ class Cluster:
     def stop_server(self, mode="fast"):
         """Stops the server but keeps the cluster: with start_server, simulates an outage."""
         self._flush_before_crash(mode)
-        self._run(["pg_ctl", "-D", self.datadir, "-m", mode, "-w", "-t", "30", "stop"])
+        self._run(["pg_ctl", "-D", self.datadir, "-m", mode, "-w", "-t",
+                   "%d" % READY_TIMEOUT_S, "stop"])
         self.running = False
 
     def restart(self, mode="fast"):
         """mode 'fast' rolls back sessions cleanly; 'immediate' is a crash and recovery."""
         self._flush_before_crash(mode)
         self._run(["pg_ctl", "-D", self.datadir, "-l", self.logfile, "-m", mode, "-w",
-                   "-t", "30", "restart"])
+                   "-t", "%d" % READY_TIMEOUT_S, "restart"])
         self.running = True
 
     def psql(self, query, db=DB_NAME, check=True, raw=False):
@@ -147,7 +172,7 @@ class Cluster:
         url = "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, db)
         p = subprocess.run([os.path.join(self.bindir, "psql"), "-X", "-At", "-v",
                             "ON_ERROR_STOP=1", "-d", url, "-c", query],
-                           capture_output=True, text=True, timeout=60)
+                           capture_output=True, text=True, timeout=2 * READY_TIMEOUT_S)
         if check and p.returncode != 0:
             raise HarnessError("psql failed (%d): %s\nquery: %s" % (p.returncode, p.stderr, query))
         if not check:
@@ -160,7 +185,7 @@ class Cluster:
         for path in sorted(glob.glob(os.path.join(directory, "*.sql"))):
             p = subprocess.run([os.path.join(self.bindir, "psql"), "-X", "-q", "-v",
                                 "ON_ERROR_STOP=1", "-d", self.url, "-f", path],
-                               capture_output=True, text=True, timeout=60)
+                               capture_output=True, text=True, timeout=2 * READY_TIMEOUT_S)
             if p.returncode != 0:
                 raise HarnessError("applying %s failed: %s" % (path, p.stderr))
 
@@ -199,9 +224,28 @@ class Service:
     def url(self):
         return "http://127.0.0.1:%d" % self.port
 
-    def start(self, timeout=15.0):
+    def start(self, timeout=READY_TIMEOUT_S, ready=False):
+        """Starts the process and waits for /healthz 200 (and /readyz 200 when ready: the
+        database reachable, the projector leading or standing by). A port taken meanwhile by
+        someone else is replaced by another free one."""
         if not os.access(self.binary, os.X_OK):
             raise HarnessError("%s: binary missing: %s (build first)" % (self.name, self.binary))
+        for attempt in range(PORT_TRIES):
+            offset = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
+            self._spawn()
+            try:
+                self.wait_status("/healthz", 200, timeout)
+                break
+            except HarnessError:
+                if attempt + 1 == PORT_TRIES or self.alive() or \
+                        b"cannot listen on" not in _read_from(self.logfile, offset):
+                    raise
+                self.port = free_port()
+        if ready:
+            self.wait_ready(timeout)
+        return self
+
+    def _spawn(self):
         env = dict(os.environ)
         env.update(self.env)
         env["PORT"] = str(self.port)
@@ -212,10 +256,13 @@ class Service:
                                      stdin=subprocess.DEVNULL, cwd=REPO,
                                      start_new_session=True)
         log.close()
-        self.wait_status("/healthz", 200, timeout)
-        return self
 
-    def wait_status(self, path, status, timeout=15.0):
+    def wait_ready(self, timeout=READY_TIMEOUT_S):
+        """Until /readyz answers 200; raises HarnessError at the deadline or if the process
+        exits."""
+        self.wait_status("/readyz", 200, timeout)
+
+    def wait_status(self, path, status, timeout=READY_TIMEOUT_S):
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -233,7 +280,7 @@ class Service:
         raise HarnessError("%s: %s not %d within %.0fs (last: %s); log tail:\n%s" % (
             self.name, path, status, timeout, last, log_tail(self.logfile)))
 
-    def stop(self, timeout=15.0):
+    def stop(self, timeout=READY_TIMEOUT_S):
         """SIGTERM and wait; returns the exit code (None if it had to be killed)."""
         if not self.proc or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
@@ -253,9 +300,9 @@ class Service:
             self.proc.wait()
             self.exit_codes.append("SIGKILL")
 
-    def restart(self, hard=False):
+    def restart(self, hard=False, ready=False):
         self.kill() if hard else self.stop()
-        return self.start()
+        return self.start(ready=ready)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -276,14 +323,35 @@ def sanitizer_reports(logfile):
 
 
 def _prune_runs(parent, keep):
-    """Keeps the newest `keep` run dirs (logs of old runs are rarely read, and pile up)."""
+    """Keeps the newest `keep` run dirs (logs of old runs are rarely read, and pile up), and
+    every dir an environment still holds: parallel shards and other runs share the parent."""
     try:
         dirs = sorted((d for d in os.listdir(parent) if os.path.isdir(os.path.join(parent, d))),
                       key=lambda d: os.path.getmtime(os.path.join(parent, d)))
     except OSError:
         return
     for d in dirs[:-keep]:
-        shutil.rmtree(os.path.join(parent, d), ignore_errors=True)
+        path = os.path.join(parent, d)
+        if not _in_use(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _in_use(run_dir):
+    """True while a live Environment holds the run dir's lock (released when it exits)."""
+    try:
+        fd = os.open(os.path.join(run_dir, LOCK_NAME), os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+
+
+LOCK_NAME = ".in-use"
 
 
 class Environment:
@@ -297,6 +365,10 @@ class Environment:
         label = time.strftime("%Y%m%d-%H%M%S") + "-%d" % os.getpid()
         self.run_dir = run_dir or os.path.join(REPO, ".run", label)
         os.makedirs(self.run_dir, exist_ok=True)
+        # A shared lock for as long as this process lives: pruning leaves the dir alone.
+        self._lock_fd = os.open(os.path.join(self.run_dir, LOCK_NAME),
+                                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fcntl.flock(self._lock_fd, fcntl.LOCK_SH)
         _prune_runs(os.path.dirname(self.run_dir), keep=20)
         self.preferred_ports = preferred_ports
         self.log_level = log_level
@@ -347,7 +419,8 @@ class Environment:
                 port = free_port(default_port if self.preferred_ports else None)
                 svc = Service(name, self.binary(kind), self.service_env(), port, self.run_dir)
                 try:
-                    svc.start()
+                    # Ready, not only alive, unless the test has stopped PostgreSQL.
+                    svc.start(ready=self.cluster is not None and self.cluster.running)
                 except HarnessError as e:
                     self._failed[kind] = e
                     svc.kill()

@@ -87,6 +87,7 @@ class Load:
     def __init__(self, port_fn, make, workers=6):
         self.port_fn, self.make, self.workers = port_fn, make, workers
         self.commands = []
+        self.settled = 0  # commands that got their final answer so far
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._threads = []
@@ -99,6 +100,8 @@ class Load:
             with self._lock:
                 self.commands.append(cmd)
             send_until_settled(self.port_fn(), cmd)
+            with self._lock:
+                self.settled += cmd.status is not None
 
     def start(self):
         self._threads = [threading.Thread(target=self._run, args=(w,), daemon=True)
@@ -106,6 +109,14 @@ class Load:
         for t in self._threads:
             t.start()
         return self
+
+    def wait_settled(self, more, timeout=harness.READY_TIMEOUT_S):
+        """Until `more` further commands have settled: the load really runs (on a loaded
+        machine it may take a while), instead of sleeping and hoping it did."""
+        target = self.settled + more
+        if not harness.wait_until(lambda: self.settled >= target, timeout, 0.02):
+            raise AssertionError("the load settled %d commands, not %d, within %.0f s"
+                                 % (self.settled, target, timeout))
 
     def stop(self, timeout=90.0):
         self._stop.set()
@@ -197,6 +208,31 @@ def closed_by_peer(sock, wait_s=0.0):
             return False
         except OSError:
             return True
+
+
+def _peer_closed_now(sock):
+    """closed_by_peer without waiting: bytes the server sent first are read and skipped."""
+    sock.setblocking(False)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def wait_closed(socks, want, timeout):
+    """Polls until the server has closed at least `want` of socks (a connection timeout fires
+    late on a loaded machine) or the deadline passes; returns how many it closed."""
+    closed = set()
+
+    def enough():
+        closed.update(i for i, s in enumerate(socks) if i not in closed and _peer_closed_now(s))
+        return len(closed) >= want
+    harness.wait_until(enough, timeout, 0.2)
+    return len(closed)
 
 
 def service_log_reports(svc):

@@ -12,13 +12,13 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "harness"))
-from orderly_env import (Cluster, Environment, HarnessError, Service, free_port,  # noqa: E402
-                         log_tail, sanitizer_reports)
+from orderly_env import (READY_TIMEOUT_S, Cluster, Environment, HarnessError,  # noqa: E402
+                         Service, free_port, log_tail, sanitizer_reports)
 
-__all__ = ["Cluster", "Environment", "HarnessError", "Service", "free_port", "log_tail",
-           "sanitizer_reports", "env", "sql", "sql_value", "sql_json", "sql_literal", "Client",
-           "Response", "command",
-           "query", "new_id", "problem_base", "shutdown_env", "outage", "wait_until"]
+__all__ = ["READY_TIMEOUT_S", "Cluster", "Environment", "HarnessError", "Service", "free_port",
+           "log_tail", "sanitizer_reports", "env", "sql", "sql_value", "sql_json", "sql_literal",
+           "Client", "Response", "command", "query", "new_id", "problem_base", "shutdown_env",
+           "outage", "wait_until"]
 
 PROBLEM_BASE = "https://orderly.dev/problems/"
 problem_base = PROBLEM_BASE
@@ -127,7 +127,7 @@ class Response:
 class Client:
     """One persistent keep-alive connection to a service. Not thread-safe: one per thread."""
 
-    def __init__(self, port, timeout=30.0):
+    def __init__(self, port, timeout=READY_TIMEOUT_S):
         self.port, self.timeout = port, timeout
         self.conn = None
 
@@ -200,8 +200,9 @@ class outage:
         return False
 
 
-def wait_until(predicate, timeout=10.0, interval=0.1):
-    """Polls predicate until it returns a truthy value; returns that value or the last falsy."""
+def wait_until(predicate, timeout=READY_TIMEOUT_S, interval=0.1):
+    """Polls predicate until it returns a truthy value; returns that value or the last falsy.
+    The default deadline is generous (a loaded CI machine); a true predicate returns at once."""
     deadline = time.monotonic() + timeout
     value = predicate()
     while not value and time.monotonic() < deadline:

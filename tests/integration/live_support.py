@@ -59,7 +59,7 @@ class SSE:
     def events(self):
         return [f for f in self.frames() if "id" in f]
 
-    def read_until(self, done, timeout=10.0):
+    def read_until(self, done, timeout=30.0):
         """Reads until done(self) or the stream ends; returns done(self)."""
         deadline = time.monotonic() + timeout
         while not done(self) and not self.ended and time.monotonic() < deadline:

@@ -12,7 +12,7 @@ import orderly_env  # harness put tests/harness on sys.path
 from harness import sql_json, sql_literal, sql_value
 
 PROBLEM = harness.problem_base
-FOLD_TIMEOUT_S = 30
+FOLD_TIMEOUT_S = 120
 
 
 def _fold_path():
@@ -98,14 +98,15 @@ class QueryTest(unittest.TestCase):
                        "unit_price_cents": unit}]}, 201)
 
     # --- reads
-    def get_fresh(self, path, position, wait_ms=10000):
-        """GET path once the read model has applied `position` (read-your-writes)."""
+    def get_fresh(self, path, position, wait_ms=30000):
+        """GET path once the read model has applied `position` (read-your-writes); the
+        service waits up to wait_ms (its maximum) and answers at once when it is there."""
         sep = "&" if "?" in path else "?"
         r = self.q.get("%s%smin_position=%d&wait_ms=%d" % (path, sep, position, wait_ms))
         self.assertNotEqual(r.status, 503, "projector did not reach %d: %r" % (position, r))
         return r
 
-    def wait_projected(self, position, timeout=20.0):
+    def wait_projected(self, position, timeout=harness.READY_TIMEOUT_S):
         """Polls /v1/projections until the read model is at `position` or beyond."""
         def reached():
             r = self.q.get("/v1/projections")
@@ -148,7 +149,7 @@ class QueryTest(unittest.TestCase):
         return folded
 
 
-def wait_ready(port, timeout=30.0):
+def wait_ready(port, timeout=harness.READY_TIMEOUT_S):
     """True once GET /readyz answers 200 on port (a fresh connection per try)."""
     def ready():
         c = harness.Client(port, timeout=5)

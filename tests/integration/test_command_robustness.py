@@ -40,7 +40,7 @@ class ImmutableEventsTest(unittest.TestCase):
 
 
 class OutageTest(CommandTest):
-    def deposit_until_ok(self, account_id, timeout=10.0):
+    def deposit_until_ok(self, account_id, timeout=harness.READY_TIMEOUT_S):
         def attempt():
             r = self.post("/v1/accounts/%s/deposit" % account_id, {"amount_cents": 1})
             return r if 200 <= r.status < 300 else None
@@ -59,7 +59,8 @@ class OutageTest(CommandTest):
             self.assertEqual(ready.status, 503, ready)
             self.assertEqual(self.client.get("/healthz").status, 200)
         ok = self.deposit_until_ok(account_id)
-        self.assertIsNotNone(ok, "no 2xx within 10 s after PostgreSQL came back")
+        self.assertIsNotNone(ok, "no 2xx within %.0f s after PostgreSQL came back"
+                             % harness.READY_TIMEOUT_S)
         self.assertEqual(events_count(), before + 1)
         self.assertEqual([e["type"] for e in stream_events("account-" + account_id)],
                          ["AccountOpened", "FundsDeposited"])
@@ -105,7 +106,7 @@ class OutageTest(CommandTest):
             r = self.post("/v1/accounts/%s/deposit" % account_id, {"amount_cents": 7},
                           headers={"Idempotency-Key": key})
             return r if r.status == 200 else None
-        ok = wait_until(attempt, 10, 0.2)
+        ok = wait_until(attempt, interval=0.2)
         self.assertIsNotNone(ok)
         self.assertNotEqual(ok.headers.get("Idempotent-Replayed", "").lower(), "true")
         self.assertEqual(account_balance_history(account_id), [0, 7])
@@ -123,7 +124,7 @@ class ServiceRestartTest(CommandTest):
     def test_kill_9_and_restart_keeps_every_acknowledged_write(self):
         account_id = self.open_account(balance=300)
         self.client.close()
-        harness.env().service("command").restart(hard=True)
+        harness.env().service("command").restart(hard=True, ready=True)
         self.deposit(account_id, 5)
         self.assertEqual(account_balance_history(account_id), [0, 300, 305])
         self.assert_contiguous_versions("account-" + account_id)

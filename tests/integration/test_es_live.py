@@ -18,7 +18,7 @@ def feed_between(q, after, upto):
     """The global feed's events in (after, upto], paging through /v1/events."""
     out = []
     while after < upto:
-        r = q.get("/v1/events?after_position=%d&limit=1000&min_position=%d&wait_ms=10000"
+        r = q.get("/v1/events?after_position=%d&limit=1000&min_position=%d&wait_ms=30000"
                   % (after, upto))
         assert r.status == 200, r
         page = [e for e in r.body["events"] if e["position"] <= upto]
@@ -149,7 +149,7 @@ class LiveFeedTest(QueryTest):
             acc = harness.new_id("beat")[:16]
             self.open_account(acc)
             last = [self.deposit(acc, 1 + i)["position"] for i in range(40)][-1]
-            r = harness.Client(svc.port).get("/v1/projections?min_position=%d&wait_ms=10000"
+            r = harness.Client(svc.port).get("/v1/projections?min_position=%d&wait_ms=30000"
                                              % last)
             self.assertEqual(r.status, 200, r)
             after = max(0, last - 60)
@@ -198,7 +198,7 @@ class LiveManySubscribersTest(QueryTest):
         try:
             acc = harness.new_id("many")[:16]
             opened = self.open_account(acc)["position"]
-            r = harness.Client(svc.port).get("/v1/projections?min_position=%d&wait_ms=10000"
+            r = harness.Client(svc.port).get("/v1/projections?min_position=%d&wait_ms=30000"
                                              % opened)
             self.assertEqual(r.status, 200, r)
             pid = svc.proc.pid

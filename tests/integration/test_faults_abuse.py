@@ -9,9 +9,9 @@ import unittest
 import urllib.parse
 
 import harness
-from fault_support import (closed_by_peer, memory_cap_kb, open_files_limit,
-                           private_command_service, raise_open_files, raw_connect, rss_kb,
-                           service_log_reports)
+from fault_support import (memory_cap_kb, open_files_limit, private_command_service,
+                           raise_open_files, raw_connect, rss_kb, service_log_reports,
+                           wait_closed)
 from harness import new_id
 
 TIMEOUT_S = 3  # CONNECTION_TIMEOUT_S of the private service
@@ -113,11 +113,12 @@ class ConnectionAbuseTest(unittest.TestCase):
                     if i % 4 == 0:  # some made a request and stay open after it
                         s.sendall(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
                         self.assertIn(b"200", s.recv(4096).split(b"\r\n")[0])
-                time.sleep(1.0)
+                # A second's worth of probes while the connections are held, however slow.
+                harness.wait_until(lambda: prober.count >= 40, interval=0.05)
                 self.assert_healthy(prober)
             # The limit is configurable and honoured: idle connections are closed after it.
-            time.sleep(TIMEOUT_S + 1)
-            closed = sum(closed_by_peer(s, 0.01) for s in socks)
+            closed = wait_closed(socks, int(IDLE_CONNECTIONS * 0.95) + 1,
+                                 TIMEOUT_S + harness.READY_TIMEOUT_S)
             self.assertGreater(closed, IDLE_CONNECTIONS * 0.95,
                                "only %d idle connections closed after %ds" % (closed, TIMEOUT_S))
         finally:
@@ -142,8 +143,7 @@ class ConnectionAbuseTest(unittest.TestCase):
                             pass
                 self.assert_healthy(prober)
             # Once they stall, they are dropped after the timeout.
-            time.sleep(TIMEOUT_S + 1)
-            closed = sum(closed_by_peer(s, 0.01) for s in socks)
+            closed = wait_closed(socks, len(socks), TIMEOUT_S + harness.READY_TIMEOUT_S)
             self.assertEqual(closed, len(socks), "stalled slowloris connections kept open")
         finally:
             for s in socks:

@@ -77,7 +77,7 @@ class LoadedCommandTest(QueryTest):
     def assert_ready_and_replayed(self, prefix, cmds):
         env = harness.env()
         for kind in ("command", "query"):
-            self.assertTrue(wait_ready(env.service(kind).port, 30), "%s not ready" % kind)
+            self.assertTrue(wait_ready(env.service(kind).port), "%s not ready" % kind)
         orders = [c.key for c in cmds if c.path == "/v1/orders"]
         self.assert_views_match_fold(prefix, order_ids=orders, account_ids=self.accounts)
 
@@ -97,11 +97,11 @@ class PostgresRestartTest(LoadedCommandTest):
         self.set_synchronous_commit("on")
         try:
             load = self.start_load(prefix)
-            time.sleep(1.0)
+            load.wait_settled(10)
             cluster.restart("fast")
-            time.sleep(1.5)
+            load.wait_settled(10)  # the load goes on after the restart
             cluster.restart("immediate")
-            time.sleep(1.5)
+            load.wait_settled(10)
             cmds = self.assert_exactly_once(prefix, load)
         finally:
             if not cluster.running:
@@ -118,11 +118,11 @@ class CommandServiceKillTest(LoadedCommandTest):
         try:
             load = self.start_load(prefix, port_fn=lambda: svc.port, workers=8)
             for _ in range(2):
-                time.sleep(0.8)
+                load.wait_settled(10)
                 svc.kill()
-                time.sleep(0.2)
+                time.sleep(0.2)  # down for a moment, so clients meet the refused connections
                 svc.start()
-            time.sleep(0.8)
+            load.wait_settled(10)
             cmds = self.assert_exactly_once(prefix, load)
         finally:
             if not svc.alive():
@@ -184,7 +184,7 @@ class ProjectorKillTest(QueryTest):
         """Starts the service and kills it once the projector has done a random share of what
         was left; returns True if it was still behind at the kill."""
         svc.start()
-        start = self.projection_position() or 0
+        start = harness.wait_until(self.projection_position) or 0
         target = start + rng.uniform(0.1, 0.8) * max(head - start, 0)
         deadline = time.monotonic() + 60
         pos = start
@@ -225,7 +225,7 @@ class ProjectorKillTest(QueryTest):
                 svc.start()
         self.q.close()
         self.assertTrue(any(behind), "no kill landed mid catch-up (seed %d)" % seed)
-        self.assertTrue(wait_ready(svc.port, 30))
+        self.assertTrue(wait_ready(svc.port))
         self.wait_projected(head, timeout=180)
         # Every account's balance and version against SQL sums; a sample's whole view against
         # the replay (folding all 20 000 is too slow in the sanitizer build).

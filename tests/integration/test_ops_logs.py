@@ -19,7 +19,7 @@ def order_body(order_id=None):
             "currency": "EUR", "items": [{"sku": "a", "quantity": 1, "unit_price_cents": 5}]}
 
 
-def wait_for_line(svc, predicate, timeout=5.0):
+def wait_for_line(svc, predicate, timeout=harness.READY_TIMEOUT_S):
     """Access lines are written when libmicrohttpd reports completion, just after the answer."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,7 +71,7 @@ class JsonLogTest(OpsTest):
         denied = c.post("/v1/orders", order_body(),
                         headers={"Authorization": "Bearer " + self.TOKEN + "x"})
         self.assertEqual(denied.status, 401)
-        self.assertEqual(c.get("/readyz").status, 200)
+        svc.wait_ready()
         c.close()
         self.assertTrue(wait_for_line(svc, lambda l: corr in l))
         parsed = self.assert_json_lines(svc, "command-service")
@@ -90,6 +90,7 @@ class JsonLogTest(OpsTest):
 
     def test_query_json_lines_and_no_secrets(self):
         svc = self.start_service("query", self.secret_env())
+        svc.wait_ready()
         c = Client(svc.port)
         corr = new_id("corr-")
         self.assertEqual(c.get("/v1/projections", headers={"X-Correlation-ID": corr}).status, 200)
@@ -120,10 +121,9 @@ class JsonLogTest(OpsTest):
                            headers={"Authorization": "Bearer " + self.TOKEN})
                 self.assertEqual(r.status, 503, r)
             c.close()
-            time.sleep(0.3)
+            self.assertTrue(wait_for_line(svc, lambda l: json.loads(l)["level"] in (
+                "warn", "error")), svc.log_lines())
             lines = svc.log_lines()
-            self.assertTrue(any(json.loads(l)["level"] in ("warn", "error") for l in lines),
-                            lines)
             self.assert_no_secrets(lines)
         p = run_binary("command", ["migrate"], {"DATABASE_URL": dead, "LOG_FORMAT": "json"})
         self.assertNotEqual(p.returncode, 0)

@@ -6,8 +6,8 @@ import http.client
 import json
 import signal
 import threading
-import time
 
+import harness
 from harness import new_id, sql_json
 from ops_support import OpsTest
 
@@ -64,7 +64,8 @@ class ShutdownTest(OpsTest):
         threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
         for t in threads:
             t.start()
-        time.sleep(0.5)  # let the burst reach full speed
+        # Let the burst reach full speed: every client has had answers (however slow the machine).
+        harness.wait_until(lambda: len(results) >= 2 * CLIENTS, interval=0.01)
         svc.proc.send_signal(signal.SIGTERM)
         code = svc.proc.wait(30)
         svc.exit_codes.append(code)

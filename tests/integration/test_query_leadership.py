@@ -50,15 +50,15 @@ class LeadershipTest(QueryTest):
         standby = ExtraService("query")
         standby.start()
         try:
-            wait_ready(standby.port)
-            wait_gauges(self, {shared.port: 1, standby.port: 0})
+            self.assertTrue(wait_ready(standby.port), "standby not ready")
+            wait_gauges(self, {shared.port: 1, standby.port: 0}, harness.READY_TIMEOUT_S)
 
             # Both serve reads, and the standby follows the leader's progress.
             account = new_id("lead-")
             position = self.open_account(account)["position"]
             for port in (shared.port, standby.port):
                 c = Client(port)
-                got = c.get("/v1/accounts/%s?min_position=%d&wait_ms=5000" % (account, position))
+                got = c.get("/v1/accounts/%s?min_position=%d&wait_ms=30000" % (account, position))
                 c.close()
                 self.assertEqual(got.status, 200, got)
 
@@ -66,7 +66,7 @@ class LeadershipTest(QueryTest):
             wait_gauges(self, {standby.port: 1})
             position = self.deposit(account, 250)["position"]
             c = Client(standby.port)
-            got = c.get("/v1/accounts/%s?min_position=%d&wait_ms=5000" % (account, position))
+            got = c.get("/v1/accounts/%s?min_position=%d&wait_ms=30000" % (account, position))
             c.close()
             self.assertEqual(got.status, 200, got)
             self.assertEqual(got.body["balance_cents"], 250)
@@ -74,8 +74,9 @@ class LeadershipTest(QueryTest):
             if not shared.alive():
                 shared.start()
             self.assertEqual(standby.stop(), 0)
-        # The shared instance leads again once the standby is gone, and only one ever does.
-        wait_gauges(self, {shared.port: 1})
+        # The shared instance leads again once the standby is gone, and only one ever does (it
+        # may have been restarted above: its start counts too).
+        wait_gauges(self, {shared.port: 1}, harness.READY_TIMEOUT_S)
         self.assertEqual(projector_backends(), 1)
         position = self.deposit(account, 50)["position"]
         self.q.close()  # its connection went to the killed instance

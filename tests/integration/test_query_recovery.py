@@ -11,13 +11,14 @@ import harness
 from harness import new_id, sql_literal, sql_value
 from query_support import QueryTest, wait_ready
 
-LATE_SLEEP_S = 2
 
 
 class LateCommit:
-    """psql in a background thread: BEGIN; INSERT an AccountOpened; pg_sleep; COMMIT."""
+    """psql in a background thread: BEGIN; INSERT an AccountOpened; wait until the stream
+    `release` has an event (the test appends it once its own commands committed; a fixed
+    pg_sleep could end first on a loaded machine); COMMIT."""
 
-    def __init__(self, account_id):
+    def __init__(self, account_id, release):
         self.account_id = account_id
         self.result = None
         data = {"account_id": account_id, "owner": "late-owner", "currency": "EUR",
@@ -26,8 +27,11 @@ class LateCommit:
             "BEGIN;\n"
             "INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"
             " VALUES (%s, 1, 'AccountOpened', 1, %s, '{\"actor\": \"late-sql\"}');\n"
-            "SELECT pg_sleep(%d);\nCOMMIT;\n" % (sql_literal("account-" + account_id),
-                                                 sql_literal(json.dumps(data)), LATE_SLEEP_S))
+            "DO $$ BEGIN WHILE NOT EXISTS (SELECT 1 FROM events WHERE stream_id = %s) AND "
+            "clock_timestamp() < now() + interval '%d s' LOOP PERFORM pg_sleep(0.01); "
+            "END LOOP; END $$;\nCOMMIT;\n" % (
+                sql_literal("account-" + account_id), sql_literal(json.dumps(data)),
+                sql_literal(release), harness.READY_TIMEOUT_S))
         self.thread = threading.Thread(target=self._run)
 
     def _run(self):
@@ -35,18 +39,19 @@ class LateCommit:
         self.result = subprocess.run(
             [os.path.join(cluster.bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d",
              cluster.url, "-f", "-"], input=self.script, capture_output=True, text=True,
-            timeout=60)
+            timeout=2 * harness.READY_TIMEOUT_S)
 
     def start(self):
         self.thread.start()
         # Wait until the row holds its position inside the open transaction.
         sleeping = harness.wait_until(lambda: sql_value(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") != "0", 10, 0.01)
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'") != "0",
+            interval=0.01)
         if not sleeping:
             raise AssertionError("the late transaction never reached pg_sleep")
 
     def join(self):
-        self.thread.join(60)
+        self.thread.join(2 * harness.READY_TIMEOUT_S)
         return self.result
 
 
@@ -54,12 +59,14 @@ class LateCommitTest(QueryTest):
     def test_query_late_commit_is_projected(self):
         prefix = new_id("l")[:9] + "-"
         late_id, busy_id = prefix + "late", prefix + "busy"
+        release_id = new_id("release")
         self.open_account(busy_id)
-        late = LateCommit(late_id)
+        late = LateCommit(late_id, "account-" + release_id)
         late.start()
         positions = [self.deposit(busy_id, 10 + i)["position"] for i in range(5)]
         # Otherwise the later positions did not commit first and the scenario was not tested.
         self.assertTrue(late.thread.is_alive(), "commands waited for the plain-SQL transaction")
+        self.open_account(release_id)
         self.assertEqual(late.join().returncode, 0, late.result.stderr)
         late_pos = int(sql_value("SELECT position FROM events WHERE stream_id = %s"
                                  % sql_literal("account-" + late_id)))
@@ -79,6 +86,7 @@ class BurstTracker:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.acked = {a: 0 for a in accounts}
+        self.acks = 0  # 2xx answers so far
         self.orders = []
         self.errors = []
 
@@ -104,6 +112,7 @@ class BurstTracker:
                 if r.status == 201:
                     with self.lock:
                         self.orders.append(oid)
+                        self.acks += 1
                 return
             amount = 1 + n % 97
             kind = "withdraw" if n % 3 == 0 else "deposit"
@@ -117,9 +126,16 @@ class BurstTracker:
         if r.status == 200:
             with self.lock:
                 self.acked[acc] += amount if kind == "deposit" else -amount
+                self.acks += 1
         elif r.status not in (409, 503):
             with self.lock:
                 self.errors.append("%s %s -> %r" % (kind, acc, r))
+
+    def wait_acks(self, more):
+        """Until `more` further commands were acknowledged: the burst really runs."""
+        target = self.acks + more
+        if not harness.wait_until(lambda: self.acks >= target, interval=0.02):
+            raise AssertionError("the burst got %d answers, not %d" % (self.acks, target))
 
     def run(self, threads, during):
         workers = [threading.Thread(target=self.worker, args=(i,)) for i in range(threads)]
@@ -143,9 +159,9 @@ class KillTest(QueryTest):
         svc = harness.env().service("query")
 
         def kill_and_restart():
-            time.sleep(0.7)
+            tracker.wait_acks(20)
             svc.restart(hard=True)
-            time.sleep(0.7)
+            harness.wait_until(lambda: len(tracker.orders) > 10, interval=0.02)
         tracker.run(6, kill_and_restart)
         self.q.close()
         self.assertEqual(tracker.errors, [])
@@ -167,20 +183,21 @@ class PostgresRestartTest(QueryTest):
         tracker = BurstTracker(accounts)
 
         def restart():
-            time.sleep(0.3)
+            tracker.wait_acks(10)
             harness.env().cluster.restart(mode)
-            time.sleep(0.5)
+            tracker.wait_acks(10)  # the burst goes on through the recovery
         if mode == "fast":
             tracker.run(4, restart)
         else:
             # With the test cluster's synchronous_commit=off, a commit acknowledged between the
             # harness's CHECKPOINT and the crash may be lost: the burst ends before the crash.
-            tracker.run(4, lambda: time.sleep(0.5))
-            restart()
+            tracker.run(4, lambda: tracker.wait_acks(20))
+            harness.env().cluster.restart(mode)
         env = harness.env()
         for kind in ("command", "query"):
             self.assertTrue(wait_ready(env.service(kind).port),
-                            "%s /readyz not 200 within 30 s after a %s restart" % (kind, mode))
+                            "%s /readyz not 200 within %.0f s after a %s restart"
+                            % (kind, harness.READY_TIMEOUT_S, mode))
         self.q.close()
         self.cmd.close()
         # One more acknowledged write after recovery: the projector must follow new events too.

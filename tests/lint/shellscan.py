@@ -252,6 +252,8 @@ def scan(text, line, defaults):
         if expect_pattern and op == ")":
             segment, expect_pattern = [], False  # a case pattern, not a command
             continue
+        if expect_pattern and op == "|" and segment:
+            continue  # a|b) alternatives of one pattern
         if op == ";;":
             expect_pattern = True
         words = [w for w in segment if isinstance(w, Word)]

@@ -13,7 +13,7 @@ SHELL = r"""#!/bin/bash
 f() { echo hi; }
 case "$1" in
   --quick) QUICK=1 ;;
-  wrk) echo ;;
+  wrk | "link docker0" | nat\ -A*) echo ;;
   *) usage ;;
 esac
 X=$(jq -r . <<<"$y") && curl -s http://x | sed 's/a/b/' >/dev/null 2>&1
