@@ -11,7 +11,6 @@
 #include "xalloc.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,47 +20,39 @@
 #define BACKOFF_CAP_US  20000
 #define IDEM_KEY_MAX    255
 
-static char *worker_conninfo;
-static pthread_key_t worker_store_key;
-static pthread_once_t worker_store_once = PTHREAD_ONCE_INIT;
+/* Every request's statements run on a connection borrowed from this pool (store/db.h). */
+static struct db_config pool_config;
+static struct db_pool *pool;
 
-static void worker_store_free(void *p)
+void commands_init(const char *conninfo, const char *options, const struct db_settings *s)
 {
-    store_free(p);
-}
-
-static void worker_store_key_create(void)
-{
-    pthread_key_create(&worker_store_key, worker_store_free);
-}
-
-void commands_init(const char *conninfo)
-{
-    worker_conninfo = xstrdup(conninfo);
-    pthread_once(&worker_store_once, worker_store_key_create);
+    store_db_config(&pool_config, conninfo, "orderly-command", options);
+    pool = db_pool_new(&pool_config, s->pool_size, s->pool_wait_ms);
 }
 
 void commands_shutdown(void)
 {
-    free(worker_conninfo);
-    worker_conninfo = NULL;
+    db_pool_free(pool);
+    pool = NULL;
 }
 
-/* This worker thread's connection, opened on first use and closed when the thread ends. */
-static struct store *worker_store(void)
+void commands_metrics(void *buf)
 {
-    struct store *s = pthread_getspecific(worker_store_key);
-    if (!s) {
-        s = store_new(worker_conninfo, "orderly-command");
-        pthread_setspecific(worker_store_key, s);
-    }
-    return s;
+    db_pool_metrics(pool, buf);
 }
 
 void commands_handle_readyz(struct request *r)
 {
-    if (store_ping(worker_store()) != ERR_OK) {
-        problem_send(r, ERR_DB_DOWN, NULL);
+    struct db_conn *c;
+    struct err_detail why = {0};
+    enum err e = db_pool_get(pool, &c, &why);
+    if (e == ERR_OK) {
+        e = store_ping(c);
+        db_pool_put(pool, c);
+    }
+    if (e != ERR_OK) {
+        http_add_header(r, "Retry-After", "1");
+        problem_send(r, ERR_DB_DOWN, why.detail[0] ? &why : NULL);
         return;
     }
     http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
@@ -224,7 +215,7 @@ static enum attempt append_decision(struct command_request *cr, const struct com
     char *body = NULL;
     size_t len = 0;
     bool key_taken = false;
-    enum err rc = store_append(cr->store, &a, &body, &len, &key_taken);
+    enum err rc = store_append(cr->db, &a, &body, &len, &key_taken);
     pii_wipe(keys->key_hex, sizeof keys->key_hex);
     free(metadata);
     *appended = rc == ERR_OK;
@@ -267,7 +258,7 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     bool appended = false;
     enum err rc = attempt == 0 && skip_first_load(cr, c)
                       ? ERR_OK
-                      : snapshots_load_world(cr->store, c, w, &lw, &why);
+                      : snapshots_load_world(cr->db, c, w, &lw, &why);
     if (rc != ERR_OK) {
         respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
         goto out;
@@ -287,7 +278,7 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     else
         next = append_decision(cr, c, d, &keys, &appended);
     if (appended)
-        snapshots_after_append(cr->store, w, &lw);
+        snapshots_after_append(cr->db, w, &lw);
 out:
     free(w);
     free(d);
@@ -308,6 +299,8 @@ static void run_with_retries(struct command_request *cr, const struct command *c
     respond_transient(cr, ERR_CONFLICT, "too many concurrent writers on this stream, retry");
 }
 
+/* "N", W/"N" or a bare N: the digits go through the one strict parser, so a version past
+ * int64 is refused instead of being capped into a 412. */
 static bool parse_if_match(const char *v, int64_t *out)
 {
     if (strncmp(v, "W/", 2) == 0)
@@ -368,18 +361,25 @@ static bool read_headers(struct command_request *cr)
 
 /* No key lookup up front: a first request would pay a round trip for nothing. A repeat is
  * caught where its answer would be stored (the append's or the refusal's insert of the key
- * conflicts) and replays the stored answer from there. */
+ * conflicts) and replays the stored answer from there. The request holds one pooled connection
+ * for all its statements; none free within the pool's wait is a 503 with nothing written. */
 static void run_command(struct command_request *cr, struct command *c)
 {
+    struct err_detail why = {0};
+    if (db_pool_get(pool, &cr->db, &why) != ERR_OK) {
+        respond_transient(cr, ERR_DB_DOWN, why.detail);
+        return;
+    }
     if (cr->idem_key)
         cr->request_text = request_text(cr->http);
     fill_generated_ids(c);
     run_with_retries(cr, c);
+    db_pool_put(pool, cr->db);
 }
 
 void command_handle(struct request *r, enum command_type type)
 {
-    struct command_request cr = {r, worker_store(), type, NULL, NULL, -1};
+    struct command_request cr = {r, NULL, type, NULL, NULL, -1};
     struct err_detail why = {0};
     struct command *c = xcalloc(1, sizeof *c);
     const char *path_id = r->route && strstr(r->route->pattern, "{id}") ? http_param(r, 0) : NULL;

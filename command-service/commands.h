@@ -1,25 +1,30 @@
-/* The command pipeline shared by every command route, the per-worker database connection and
- * the after-commit notifier that wakes the query side. */
+/* The command pipeline shared by every command route, the pool its requests borrow database
+ * connections from, and the after-commit notifier that wakes the query side. */
 #ifndef ORDERLY_COMMANDS_H
 #define ORDERLY_COMMANDS_H
 
 #include "domain/domain.h"
 #include "http/http.h"
+#include "store/db.h"
 #include <stdbool.h>
 
-/* Connection string for every worker's lazily opened connection; copied. */
-void commands_init(const char *conninfo);
+/* Creates the request pool (store/db.h); conninfo and options are borrowed until
+ * commands_shutdown, which closes the pool after the server stopped. */
+void commands_init(const char *conninfo, const char *options, const struct db_settings *s);
 void commands_shutdown(void);
+/* metrics_set_extra callback: the pool's orderly_db_pool_* series. */
+void commands_metrics(void *buf);
 
 /* decode -> validate -> load -> decide -> append -> respond, with Idempotency-Key, If-Match
  * and bounded retries on a concurrent writer. */
 void command_handle(struct request *r, enum command_type type);
 
-/* 200 when this worker's database connection answers, else 503. */
+/* 200 when a pooled connection answers, else 503 with Retry-After. */
 void commands_handle_readyz(struct request *r);
 
-/* After-commit NOTIFY, coalesced: at most one per NOTIFY_INTERVAL_MS on its own connection. */
-void notifier_start(const char *conninfo);
+/* After-commit NOTIFY, coalesced: at most one per NOTIFY_INTERVAL_MS on its own connection
+ * (one of the service's fixed connections, outside the pool). Arguments are borrowed. */
+void notifier_start(const char *conninfo, const char *options);
 void notifier_poke(void);
 void notifier_stop(void);
 

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "routes.h"
 #include "snapshots.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -20,7 +21,8 @@ static void usage(FILE *out)
                  "  migrate        apply pending migrations from MIGRATIONS_DIR and exit\n"
                  "environment: DATABASE_URL (required), PORT, BIND_ADDRESS, WORKER_THREADS,\n"
                  "  LOG_LEVEL, LOG_FORMAT, MIGRATIONS_DIR, API_TOKENS, READ_TOKENS,\n"
-                 "  SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S, CONNECTION_LIMIT, SNAPSHOT_EVERY\n");
+                 "  SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S, CONNECTION_LIMIT, SNAPSHOT_EVERY,\n"
+                 "  DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_LOCK_TIMEOUT_MS\n");
 }
 
 static int run_migrate(const struct config *c)
@@ -33,11 +35,18 @@ static int run_migrate(const struct config *c)
     return EXIT_SUCCESS;
 }
 
-static int run_server(const struct config *c)
+static int run_server(const struct config *c, const struct db_settings *db)
 {
-    commands_init(c->database_url);
+    /* internal_writer: appends notify from the notifier's connection after commit, so the
+     * plain-SQL trigger stays quiet; lock_timeout bounds waits on a key another request holds,
+     * so a pooled connection is never held by a lock wait for long. */
+    static char options[96];
+    snprintf(options, sizeof options, "-c orderly.internal_writer=on -c lock_timeout=%dms",
+             db->lock_timeout_ms);
+    commands_init(c->database_url, options, db);
     snapshots_init(c->snapshot_every);
-    notifier_start(c->database_url);
+    notifier_start(c->database_url, options);
+    metrics_set_extra(commands_metrics);
     struct server_options o = {
         .service_name = "command-service",
         .bind_address = c->bind_address,
@@ -51,8 +60,10 @@ static int run_server(const struct config *c)
         .api_tokens = c->api_tokens,
         .read_tokens = c->read_tokens,
     };
-    log_msg(LOG_INFO, "command-service %s listening on %s:%d", ORDERLY_VERSION, c->bind_address,
-            c->port);
+    log_msg(LOG_INFO,
+            "command-service %s listening on %s:%d, %d database connections at most (%d pooled "
+            "+ the notifier's)",
+            ORDERLY_VERSION, c->bind_address, c->port, db->pool_size + 1, db->pool_size);
     enum err rc = server_run(&o);
     notifier_stop();
     commands_shutdown();
@@ -85,5 +96,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "command-service: LOG_LEVEL or LOG_FORMAT: unknown value\n");
         return EXIT_CONFIG;
     }
-    return strcmp(mode, "migrate") == 0 ? run_migrate(&c) : run_server(&c);
+    struct db_settings db;
+    if (!db_settings_load(&db, err, sizeof err)) {
+        fprintf(stderr, "command-service: %s\n", err);
+        return EXIT_CONFIG;
+    }
+    return strcmp(mode, "migrate") == 0 ? run_migrate(&c) : run_server(&c, &db);
 }

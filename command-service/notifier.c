@@ -51,20 +51,23 @@ static bool wait_for_poke(void)
     return due;
 }
 
-static void expire_keys(struct store *s, time_t *last)
+static void expire_keys(struct db_conn *c, time_t *last)
 {
     time_t now = time(NULL);
     if (now - *last < EXPIRE_EVERY_S)
         return;
     *last = now;
     long deleted = 0;
-    if (store_expire_keys(s, KEY_RETENTION_S, &deleted) == ERR_OK && deleted > 0)
+    if (store_expire_keys(c, KEY_RETENTION_S, &deleted) == ERR_OK && deleted > 0)
         log_msg(LOG_INFO, "expired %ld idempotency keys", deleted);
 }
 
+static struct db_config config;
+
 static void *notifier_main(void *arg)
 {
-    struct store *s = store_new(arg, "orderly-command-notifier");
+    (void)arg;
+    struct db_conn *c = db_conn_new(&config, DB_LAZY);
     time_t last_expiry = 0;
     for (;;) {
         bool due = wait_for_poke();
@@ -74,17 +77,18 @@ static void *notifier_main(void *arg)
         if (stop)
             break;
         /* A lost NOTIFY only delays the projector until its timer; nothing to retry here. */
-        if (due && store_notify(s) == ERR_OK)
+        if (due && store_notify(c) == ERR_OK)
             sleep_ms(NOTIFY_INTERVAL_MS);
-        expire_keys(s, &last_expiry);
+        expire_keys(c, &last_expiry);
     }
-    store_free(s);
+    db_conn_free(c);
     return NULL;
 }
 
-void notifier_start(const char *conninfo)
+void notifier_start(const char *conninfo, const char *options)
 {
-    running = pthread_create(&thread, NULL, notifier_main, (void *)conninfo) == 0;
+    store_db_config(&config, conninfo, "orderly-command-notifier", options);
+    running = pthread_create(&thread, NULL, notifier_main, NULL) == 0;
     if (!running)
         log_msg(LOG_ERROR, "cannot start the notifier thread");
 }

@@ -35,7 +35,7 @@ void respond_replay_key(struct command_request *cr)
 {
     struct stored_response stored = {0};
     bool found = false;
-    enum err rc = store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found);
+    enum err rc = store_idem_lookup(cr->db, cr->idem_key, cr->request_text, &stored, &found);
     if (rc != ERR_OK)
         respond_transient(cr, rc, NULL);
     else if (!found) /* the holder rolled back between our conflict and this read */
@@ -48,7 +48,7 @@ bool respond_replay_if_stored(struct command_request *cr)
 {
     struct stored_response stored = {0};
     bool found = false;
-    if (store_idem_lookup(cr->store, cr->idem_key, cr->request_text, &stored, &found) != ERR_OK ||
+    if (store_idem_lookup(cr->db, cr->idem_key, cr->request_text, &stored, &found) != ERR_OK ||
         !found)
         return false;
     respond_replay(cr, &stored);
@@ -61,7 +61,7 @@ void respond_refusal(struct command_request *cr, enum err e, const struct err_de
         size_t len;
         char *body = problem_render(e, why, &len);
         bool key_taken = false;
-        enum err rc = store_idem_save(cr->store, cr->idem_key, cr->request_text, err_status(e),
+        enum err rc = store_idem_save(cr->db, cr->idem_key, cr->request_text, err_status(e),
                                       "application/problem+json", body, &key_taken);
         free(body);
         if (rc != ERR_OK) {

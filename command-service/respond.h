@@ -10,7 +10,7 @@
 /* What one command request carries besides its command. */
 struct command_request {
     struct request *http;
-    struct store *store;
+    struct db_conn *db; /* borrowed from the pool for the whole request */
     enum command_type type;
     const char *idem_key; /* NULL without Idempotency-Key */
     char *request_text;   /* method, path and canonical body: what a key is bound to */

@@ -61,20 +61,20 @@ static void restore_snapshot(void *p, const struct store_snapshot *snap)
 }
 
 /* One load of the n streams in lw->ids; schema 0 reads no snapshot. */
-static enum err load_once(struct store *s, int schema, struct world *w, struct loaded_world *lw,
+static enum err load_once(struct db_conn *db, int schema, struct world *w, struct loaded_world *lw,
                           bool *snapshot_bad, struct err_detail *why)
 {
     memset(w, 0, sizeof *w);
     memset(lw->snap_version, 0, sizeof lw->snap_version);
     memset(lw->last_ms, 0, sizeof lw->last_ms);
     struct load_ctx ctx = {w, lw, false};
-    enum err rc = store_load_snapshots(s, (const char(*)[STREAM_ID_MAX + 1]) lw->ids, lw->n, schema,
-                                       fold_event, restore_snapshot, &ctx, why);
+    enum err rc = store_load_snapshots(db, (const char(*)[STREAM_ID_MAX + 1]) lw->ids, lw->n,
+                                       schema, fold_event, restore_snapshot, &ctx, why);
     *snapshot_bad = ctx.snapshot_bad;
     return rc;
 }
 
-enum err snapshots_load_world(struct store *s, const struct command *c, struct world *w,
+enum err snapshots_load_world(struct db_conn *db, const struct command *c, struct world *w,
                               struct loaded_world *lw, struct err_detail *why)
 {
     int loaded = 0;
@@ -84,16 +84,17 @@ enum err snapshots_load_world(struct store *s, const struct command *c, struct w
         if (lw->n <= loaded)
             return ERR_OK;
         bool bad = false;
-        enum err rc = load_once(s, snapshot_every > 0 ? SNAPSHOT_SCHEMA : 0, w, lw, &bad, why);
+        enum err rc = load_once(db, snapshot_every > 0 ? SNAPSHOT_SCHEMA : 0, w, lw, &bad, why);
         if (rc == ERR_OK && bad)
-            rc = load_once(s, 0, w, lw, &bad, why);
+            rc = load_once(db, 0, w, lw, &bad, why);
         if (rc != ERR_OK)
             return rc;
         loaded = lw->n;
     }
 }
 
-void snapshots_after_append(struct store *s, const struct world *w, const struct loaded_world *lw)
+void snapshots_after_append(struct db_conn *db, const struct world *w,
+                            const struct loaded_world *lw)
 {
     if (snapshot_every <= 0)
         return;
@@ -108,7 +109,7 @@ void snapshots_after_append(struct store *s, const struct world *w, const struct
         json_t *state = o ? snapshot_order_to_json(o) : snapshot_account_to_json(a);
         char *text = json_dumps(state, JSON_COMPACT);
         json_decref(state);
-        if (store_snapshot_save(s, lw->ids[i], version, SNAPSHOT_SCHEMA, text, lw->last_ms[i]) !=
+        if (store_snapshot_save(db, lw->ids[i], version, SNAPSHOT_SCHEMA, text, lw->last_ms[i]) !=
             ERR_OK)
             log_msg(LOG_WARN, "snapshot of %s at version %lld not stored", lw->ids[i],
                     (long long)version);

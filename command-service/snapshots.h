@@ -22,13 +22,14 @@ void snapshots_init(int every);
  * events after it, in one statement per round; CancelOrder learns its refund account from the
  * order, so the list is recomputed until it stops growing. A snapshot that does not decode or
  * does not match its stream is logged and ignored: the streams are then loaded in full. */
-enum err snapshots_load_world(struct store *s, const struct command *c, struct world *w,
+enum err snapshots_load_world(struct db_conn *db, const struct command *c, struct world *w,
                               struct loaded_world *lw, struct err_detail *why)
     __attribute__((warn_unused_result));
 
 /* After a successful append: stores the loaded state of every stream at least `every` events
  * past its snapshot. The state is the one loaded (committed, with real timestamps), not the one
  * after the append, whose recorded_at only the database knows. Best effort: never fails. */
-void snapshots_after_append(struct store *s, const struct world *w, const struct loaded_world *lw);
+void snapshots_after_append(struct db_conn *db, const struct world *w,
+                            const struct loaded_world *lw);
 
 #endif

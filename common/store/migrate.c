@@ -1,17 +1,17 @@
 /* `command-service migrate`: applies pending migrations/NNNN_*.sql files in name order, each in
  * its own transaction with its schema_migrations row, under an advisory lock. */
 #include "log.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "xalloc.h"
 
 #include <dirent.h>
-#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Any fixed key works; it only has to differ from the projector's. */
-#define MIGRATE_LOCK_KEY 7291001
+#define MIGRATE_LOCK_KEY "7291001"
 
 #define MIGRATIONS_MAX 256
 
@@ -60,29 +60,31 @@ static char *read_file(const char *path)
     return buf;
 }
 
-static bool exec_ok(PGconn *c, const char *sql, char *err, size_t err_len)
+/* On failure err says what went wrong; the server's message is in the log line before. */
+static bool exec_ok(struct db_conn *c, const char *sql, int n, const char *const *params, char *err,
+                    size_t err_len)
 {
-    PGresult *r = PQexec(c, sql);
-    ExecStatusType st = PQresultStatus(r);
-    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        snprintf(err, err_len, "%s", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok;
+    enum err e = db_sql(c, sql, n, params, NULL);
+    if (e != ERR_OK)
+        snprintf(err, err_len, "%s",
+                 e == ERR_DB_DOWN ? "database connection lost" : "a statement failed");
+    return e == ERR_OK;
 }
 
-static bool is_applied(PGconn *c, const char *name)
+static bool is_applied(struct db_conn *c, const char *name)
 {
     const char *params[] = {name};
-    PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, NULL,
-                               params, NULL, NULL, 0);
-    bool applied = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    PGresult *r;
+    if (db_sql(c, "SELECT 1 FROM schema_migrations WHERE version = $1", 1, params, &r) != ERR_OK)
+        return false;
+    bool applied = PQntuples(r) == 1;
     PQclear(r);
     return applied;
 }
 
 /* One file in one transaction with its bookkeeping row. */
-static bool apply_one(PGconn *c, const char *dir, const char *name, char *err, size_t err_len)
+static bool apply_one(struct db_conn *c, const char *dir, const char *name, char *err,
+                      size_t err_len)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -91,29 +93,23 @@ static bool apply_one(PGconn *c, const char *dir, const char *name, char *err, s
         snprintf(err, err_len, "%s: cannot read", path);
         return false;
     }
-    bool ok = exec_ok(c, "BEGIN", err, err_len) && exec_ok(c, sql, err, err_len);
+    const char *params[] = {name};
+    bool ok =
+        exec_ok(c, "BEGIN", 0, NULL, err, err_len) && exec_ok(c, sql, 0, NULL, err, err_len) &&
+        exec_ok(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, err, err_len);
     free(sql);
-    if (ok) {
-        const char *params[] = {name};
-        PGresult *r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1,
-                                   NULL, params, NULL, NULL, 0);
-        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!ok)
-            snprintf(err, err_len, "%s", PQresultErrorMessage(r));
-        PQclear(r);
-    }
-    if (ok && exec_ok(c, "COMMIT", err, err_len)) {
+    if (ok && exec_ok(c, "COMMIT", 0, NULL, err, err_len)) {
         log_msg(LOG_INFO, "applied migration %s", name);
         return true;
     }
-    char ignored[8];
-    exec_ok(c, "ROLLBACK", ignored, sizeof ignored);
+    char ignored[64];
+    exec_ok(c, "ROLLBACK", 0, NULL, ignored, sizeof ignored);
     size_t used = strlen(err);
     snprintf(err + used, err_len - used, " (in %s)", name);
     return false;
 }
 
-static bool apply_pending(PGconn *c, const char *dir, char *err, size_t err_len)
+static bool apply_pending(struct db_conn *c, const char *dir, char *err, size_t err_len)
 {
     char *names[MIGRATIONS_MAX];
     int count = list_migrations(dir, names);
@@ -138,21 +134,21 @@ static bool apply_pending(PGconn *c, const char *dir, char *err, size_t err_len)
 
 enum err migrate_run(const char *conninfo, const char *dir, char *err, size_t err_len)
 {
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, err_len, "cannot connect to the database: %s", PQerrorMessage(c));
-        PQfinish(c);
+    /* A session: the advisory lock must not be lost to a silent reconnect. */
+    struct db_config cfg = {conninfo, "orderly-migrate", NULL, NULL, 0};
+    struct db_conn *c = db_conn_new(&cfg, DB_SESSION);
+    if (db_connect(c) != ERR_OK) {
+        snprintf(err, err_len, "cannot connect to the database (see the log)");
+        db_conn_free(c);
         return ERR_DB_DOWN;
     }
-    char lock_sql[96];
-    snprintf(lock_sql, sizeof lock_sql, "SELECT pg_advisory_lock(%d)", MIGRATE_LOCK_KEY);
-    bool ok = exec_ok(c, "SET client_min_messages = warning", err, err_len) &&
-              exec_ok(c, lock_sql, err, err_len) &&
+    bool ok = exec_ok(c, "SET client_min_messages = warning", 0, NULL, err, err_len) &&
+              exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, err, err_len) &&
               exec_ok(c,
                       "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY,"
                       " applied_at timestamptz NOT NULL DEFAULT now())",
-                      err, err_len) &&
+                      0, NULL, err, err_len) &&
               apply_pending(c, dir, err, err_len);
-    PQfinish(c); /* ends the session, which releases the advisory lock */
+    db_conn_free(c); /* ends the session, which releases the advisory lock */
     return ok ? ERR_OK : ERR_INTERNAL;
 }

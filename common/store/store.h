@@ -1,31 +1,20 @@
-/* The event store over libpq: one connection with every statement prepared, stream loads,
- * appends with optimistic concurrency, and the idempotency table. Results never escape. */
+/* The event store: stream loads, appends with optimistic concurrency and the idempotency table,
+ * each on a connection of store/db.h the caller holds. Results never escape. */
 #ifndef ORDERLY_STORE_H
 #define ORDERLY_STORE_H
 
 #include "domain/domain.h"
 #include "err.h"
+#include "store/db.h"
 #include <stdbool.h>
 #include <stddef.h>
 
-struct store;
-
-/* Opens a connection for app_name; it is (re)established lazily by store_ready, so a store
- * exists even while the database is down. Never fails. */
-struct store *store_new(const char *conninfo, const char *app_name);
-void store_free(struct store *s);
-
-/* Makes sure the connection is up and its statements prepared; reconnects after a lost
- * connection. ERR_DB_DOWN when the server cannot be reached. */
-enum err store_ready(struct store *s) __attribute__((warn_unused_result));
+/* The write side's connection settings and statements; conninfo, app_name and options are
+ * borrowed (they must outlive every connection made from cfg). */
+void store_db_config(struct db_config *cfg, const char *conninfo, const char *app_name,
+                     const char *options);
 
 typedef void (*store_event_fn)(void *ctx, const struct event *e);
-
-/* Calls fn for every event of the n streams, each stream in version order. ERR_BAD_EVENT when a
- * stored event cannot be decoded. */
-enum err store_load_streams(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
-                            store_event_fn fn, void *ctx, struct err_detail *why)
-    __attribute__((warn_unused_result));
 
 /* A snapshot met while loading; state_text (the stored JSON) lives only during the call. */
 struct store_snapshot {
@@ -36,17 +25,18 @@ struct store_snapshot {
 };
 typedef void (*store_snapshot_fn)(void *ctx, const struct store_snapshot *snap);
 
-/* As store_load_streams in one statement, except that a stream with a snapshot of
- * snapshot_schema (0: use none) starts with snap_fn for it and continues with only the events
- * after its version. */
-enum err store_load_snapshots(struct store *s, const char ids[][STREAM_ID_MAX + 1], int n,
+/* Calls fn for every event of the n streams, each stream in version order, in one statement;
+ * a stream with a snapshot of snapshot_schema (0: use none) starts with snap_fn for it and
+ * continues with only the events after its version. ERR_BAD_EVENT when a stored event cannot be
+ * decoded. */
+enum err store_load_snapshots(struct db_conn *c, const char ids[][STREAM_ID_MAX + 1], int n,
                               int snapshot_schema, store_event_fn fn, store_snapshot_fn snap_fn,
                               void *ctx, struct err_detail *why)
     __attribute__((warn_unused_result));
 
 /* Saves state_json as stream_id's snapshot at version unless a newer one of the same schema is
  * there. Snapshots are a cache: callers log a failure and go on. */
-enum err store_snapshot_save(struct store *s, const char *stream_id, int64_t version,
+enum err store_snapshot_save(struct db_conn *c, const char *stream_id, int64_t version,
                              int snapshot_schema, const char *state_json, int64_t last_recorded_ms)
     __attribute__((warn_unused_result));
 
@@ -62,7 +52,7 @@ struct stored_response {
 };
 
 /* found is false when the key is unused. */
-enum err store_idem_lookup(struct store *s, const char *key, const char *request_text,
+enum err store_idem_lookup(struct db_conn *c, const char *key, const char *request_text,
                            struct stored_response *out, bool *found)
     __attribute__((warn_unused_result));
 
@@ -90,21 +80,21 @@ struct append_request {
  * is the success body, rendered once by the database so a replay is byte for byte the same.
  * ERR_CONFLICT: another writer took one of the stream versions. *key_taken: another request stored
  * this key first (nothing was written). */
-enum err store_append(struct store *s, const struct append_request *a, char **body_out,
+enum err store_append(struct db_conn *c, const struct append_request *a, char **body_out,
                       size_t *len_out, bool *key_taken) __attribute__((warn_unused_result));
 
 /* Stores a refusal (4xx problem body) under the key; *key_taken as for store_append. */
-enum err store_idem_save(struct store *s, const char *key, const char *request_text, int status,
+enum err store_idem_save(struct db_conn *c, const char *key, const char *request_text, int status,
                          const char *content_type, const char *body, bool *key_taken)
     __attribute__((warn_unused_result));
 
 /* One round trip proving the database answers (for /readyz). */
-enum err store_ping(struct store *s) __attribute__((warn_unused_result));
+enum err store_ping(struct db_conn *c) __attribute__((warn_unused_result));
 
 /* Sends NOTIFY on the append channel (outside any append transaction). */
-enum err store_notify(struct store *s) __attribute__((warn_unused_result));
+enum err store_notify(struct db_conn *c) __attribute__((warn_unused_result));
 /* Deletes idempotency keys older than max_age_s; returns how many in *deleted. */
-enum err store_expire_keys(struct store *s, int max_age_s, long *deleted)
+enum err store_expire_keys(struct db_conn *c, int max_age_s, long *deleted)
     __attribute__((warn_unused_result));
 
 /* Applies every pending migrations/NNNN_*.sql in order under an advisory lock, recording each
