@@ -80,7 +80,7 @@ struct revenue_delta {
 };
 
 struct batch {
-    PGconn *c;
+    struct db_conn *c;
     struct keymap orders, accounts, customers, revenue;
     struct order_slot *order;
     struct account_slot *account;
@@ -148,9 +148,9 @@ static enum err load_keys(struct batch *b)
         return ERR_OK;
     char *ids = keys_json(&b->accounts);
     const char *params[] = {ids};
-    PGresult *res = readmodel_exec(b->c, ST_PII_KEYS, params);
+    PGresult *res;
+    bool ok = db_write(b->c, ST_PII_KEYS, params, &res, NULL) == ERR_OK;
     free(ids);
-    bool ok = readmodel_ok(b->c, ST_PII_KEYS, res);
     struct personal_keys keys = {0};
     if (ok)
         personal_keys_load(&keys, res);
@@ -174,9 +174,9 @@ static enum err load_states(struct batch *b)
         enum stmt st = kind == 0 ? ST_PROJ_ORDERS_LOAD : ST_PROJ_ACCOUNTS_LOAD;
         char *ids = keys_json(m);
         const char *params[] = {ids};
-        PGresult *res = readmodel_exec(b->c, st, params);
+        PGresult *res;
+        bool ok = db_write(b->c, st, params, &res, NULL) == ERR_OK;
         free(ids);
-        bool ok = readmodel_ok(b->c, st, res);
         for (int i = 0; ok && i < PQntuples(res); i++) {
             int k = keymap_put(m, PQgetvalue(res, i, 0));
             if (kind == 0)
@@ -274,7 +274,7 @@ static enum err fold_all(struct batch *b, const PGresult *res, struct err_detail
         const char *id;
         rc = stream_key(res, i, &is_order, &id, why);
         if (rc == ERR_OK)
-            rc = readmodel_event_row(res, i, e, why);
+            rc = event_row_decode(res, i, e, why);
         if (rc != ERR_OK)
             break;
         if (is_order)
@@ -362,39 +362,34 @@ static json_t *delta_records(const struct batch *b, bool customers)
 }
 
 /* Runs a one-parameter save statement with arr (stolen) as its jsonb; skips empty arrays. */
-static bool save_json(PGconn *c, enum stmt st, json_t *arr)
+static bool save_json(struct db_conn *c, enum stmt st, json_t *arr)
 {
     bool ok = true;
     if (json_array_size(arr) > 0) {
         char *text = json_dumps(arr, JSON_COMPACT);
         const char *params[] = {text};
-        PGresult *res = readmodel_exec(c, st, params);
-        ok = readmodel_ok(c, st, res);
-        PQclear(res);
+        ok = db_write(c, st, params, NULL, NULL) == ERR_OK;
         free(text);
     }
     json_decref(arr);
     return ok;
 }
 
-static enum err move_checkpoint(PGconn *c, int64_t from, int64_t to)
+static enum err move_checkpoint(struct db_conn *c, int64_t from, int64_t to)
 {
     char f[24], t[24];
     snprintf(f, sizeof f, "%" PRId64, from);
     snprintf(t, sizeof t, "%" PRId64, to);
     const char *params[] = {f, t};
-    PGresult *res = readmodel_exec(c, ST_PROJ_CHECKPOINT, params);
-    enum err rc = ERR_DB_DOWN;
-    if (readmodel_ok(c, ST_PROJ_CHECKPOINT, res))
-        rc = strcmp(PQcmdTuples(res), "1") == 0 ? ERR_OK : ERR_CONFLICT;
+    PGresult *res;
+    if (db_write(c, ST_PROJ_CHECKPOINT, params, &res, NULL) != ERR_OK)
+        return ERR_DB_DOWN;
+    enum err rc = strcmp(PQcmdTuples(res), "1") == 0 ? ERR_OK : ERR_CONFLICT;
     PQclear(res);
     if (rc != ERR_OK)
         return rc;
     const char *note[] = {t};
-    res = readmodel_exec(c, ST_PROJ_NOTIFY, note);
-    rc = readmodel_ok(c, ST_PROJ_NOTIFY, res) ? ERR_OK : ERR_DB_DOWN;
-    PQclear(res);
-    return rc;
+    return db_write(c, ST_PROJ_NOTIFY, note, NULL, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
 }
 
 static enum err write_all(struct batch *b, int64_t from, int64_t to)
@@ -433,7 +428,7 @@ static enum err apply_in(struct batch *b, const PGresult *events, int64_t from, 
     return rc;
 }
 
-enum err batch_apply_txn(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+enum err batch_apply_txn(struct db_conn *c, const PGresult *events, int64_t from, int64_t to,
                          enum batch_txn txn, struct err_detail *why)
 {
     struct batch b = {.c = c};
@@ -444,21 +439,21 @@ enum err batch_apply_txn(PGconn *c, const PGresult *events, int64_t from, int64_
         rc = apply_in(&b, events, from, to, why);
         goto out;
     }
-    if (!readmodel_command(c, "BEGIN")) {
+    if (db_sql(c, "BEGIN", 0, NULL, NULL) != ERR_OK) {
         rc = ERR_DB_DOWN;
         goto out;
     }
     rc = apply_in(&b, events, from, to, why);
-    if (rc == ERR_OK && !readmodel_command(c, "COMMIT"))
+    if (rc == ERR_OK && db_sql(c, "COMMIT", 0, NULL, NULL) != ERR_OK)
         rc = ERR_DB_DOWN;
-    if (rc != ERR_OK)
-        readmodel_command(c, "ROLLBACK");
+    if (rc != ERR_OK && db_connected(c) && db_sql(c, "ROLLBACK", 0, NULL, NULL) != ERR_OK)
+        log_msg(LOG_WARN, "projector: ROLLBACK failed");
 out:
     batch_free(&b);
     return rc;
 }
 
-enum err batch_apply(PGconn *c, const PGresult *events, int64_t from, int64_t to,
+enum err batch_apply(struct db_conn *c, const PGresult *events, int64_t from, int64_t to,
                      struct err_detail *why)
 {
     return batch_apply_txn(c, events, from, to, BATCH_OWN_TXN, why);

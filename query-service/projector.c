@@ -1,5 +1,6 @@
-/* The projector thread: one libpq session that leads by advisory lock, finds the safe horizon
- * (see docs/projector.md), applies batches below it, and publishes its progress. */
+/* The projector thread: one database session (a fixed connection outside the pool) that leads by
+ * advisory lock, finds the safe horizon (see docs/projector.md), applies batches below it, and
+ * publishes its progress. */
 #include "projector.h"
 
 #include "http/http.h"
@@ -8,7 +9,6 @@
 #include "readmodel.h"
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,7 +33,8 @@ static struct {
 static pthread_t thread;
 static bool thread_started;
 static atomic_bool stopping;
-static const char *db_url;
+/* No lock_timeout: a batch waits out a rebuild's swap instead of losing its session. */
+static struct db_config config;
 
 /* (L, N): the sequence's last value L, then an xid N assigned after L was read. */
 struct candidate {
@@ -42,7 +43,7 @@ struct candidate {
 };
 
 struct session {
-    PGconn *c;
+    struct db_conn *c; /* DB_SESSION: the advisory lock and LISTEN live as long as it */
     bool leader;
     bool failed; /* this leader met an event it cannot project */
     int64_t checkpoint;
@@ -83,10 +84,13 @@ static void publish_status(enum projector_status st)
 }
 
 /* Runs a statement that returns one row; copies up to three text columns. */
-static bool query_row(PGconn *c, enum stmt st, const char *const *params, char out[][32], int cols)
+static bool query_row(struct db_conn *c, enum stmt st, const char *const *params, char out[][32],
+                      int cols)
 {
-    PGresult *res = readmodel_exec(c, st, params);
-    bool ok = readmodel_ok(c, st, res) && PQntuples(res) == 1 && PQnfields(res) >= cols;
+    PGresult *res;
+    if (db_read(c, st, params, &res) != ERR_OK)
+        return false;
+    bool ok = PQntuples(res) == 1 && PQnfields(res) >= cols;
     for (int i = 0; ok && i < cols; i++)
         snprintf(out[i], 32, "%s", PQgetvalue(res, 0, i));
     PQclear(res);
@@ -96,13 +100,15 @@ static bool query_row(PGconn *c, enum stmt st, const char *const *params, char o
 static bool load_checkpoint(struct session *s, char *status, size_t status_len, char *error,
                             size_t error_len)
 {
-    PGresult *res = readmodel_exec(s->c, ST_PROJ_LOAD, NULL);
-    bool ok = readmodel_ok(s->c, ST_PROJ_LOAD, res) && PQntuples(res) == 1;
+    PGresult *res;
+    if (db_read(s->c, ST_PROJ_LOAD, NULL, &res) != ERR_OK)
+        return false;
+    bool ok = PQntuples(res) == 1;
     if (ok) {
         s->checkpoint = readmodel_int(res, 0, 0);
         snprintf(status, status_len, "%s", PQgetvalue(res, 0, 1));
         snprintf(error, error_len, "%s", PQgetvalue(res, 0, 2));
-    } else if (res && PQresultStatus(res) == PGRES_TUPLES_OK) {
+    } else {
         log_msg(LOG_ERROR, "projector: no 'read_model' row in projections (migrations run?)");
     }
     PQclear(res);
@@ -111,16 +117,11 @@ static bool load_checkpoint(struct session *s, char *status, size_t status_len, 
 
 static bool open_session(struct session *s)
 {
-    char err[512];
-    s->c = readmodel_connect(db_url, err, sizeof err);
-    if (!s->c) {
-        log_msg(LOG_WARN, "projector: cannot connect: %s", err);
+    if (db_connect(s->c) != ERR_OK)
         return false;
-    }
-    if (!readmodel_command(s->c, "LISTEN orderly_events") ||
-        !readmodel_command(s->c, "LISTEN orderly_projection")) {
-        PQfinish(s->c);
-        s->c = NULL;
+    if (db_listen(s->c, "LISTEN orderly_events") != ERR_OK ||
+        db_listen(s->c, "LISTEN orderly_projection") != ERR_OK) {
+        db_disconnect(s->c);
         return false;
     }
     s->leader = false;
@@ -136,8 +137,7 @@ static void close_session(struct session *s)
 {
     if (s->leader)
         log_msg(LOG_WARN, "projector: lost the database session; leadership released");
-    PQfinish(s->c);
-    s->c = NULL;
+    db_disconnect(s->c);
     s->leader = false;
 }
 
@@ -151,9 +151,7 @@ static bool try_lead(struct session *s)
         return false;
     if (strcmp(row[0], "t") != 0)
         return true;
-    PGresult *res = readmodel_exec(s->c, ST_PROJ_RUNNING, NULL);
-    bool ok = readmodel_ok(s->c, ST_PROJ_RUNNING, res);
-    PQclear(res);
+    bool ok = db_write(s->c, ST_PROJ_RUNNING, NULL, NULL, NULL) == ERR_OK;
     char status[32], error[256];
     if (!ok || !load_checkpoint(s, status, sizeof status, error, sizeof error))
         return false;
@@ -201,9 +199,8 @@ static void fail_projection(struct session *s, const char *why)
 {
     log_msg(LOG_ERROR, "projector: stopped at position %" PRId64 ": %s", s->checkpoint, why);
     const char *params[] = {why};
-    PGresult *res = readmodel_exec(s->c, ST_PROJ_FAIL, params);
-    (void)readmodel_ok(s->c, ST_PROJ_FAIL, res);
-    PQclear(res);
+    if (db_write(s->c, ST_PROJ_FAIL, params, NULL, NULL) != ERR_OK)
+        log_msg(LOG_WARN, "projector: the failure could not be recorded in projections");
     s->failed = true;
     publish(s->checkpoint, s->head, PROJECTOR_FAILED, why);
 }
@@ -216,11 +213,9 @@ static bool project_once(struct session *s, bool *more)
     snprintf(to, sizeof to, "%" PRId64, s->horizon);
     snprintf(limit, sizeof limit, "%d", BATCH_MAX);
     const char *params[] = {from, to, limit};
-    PGresult *res = readmodel_exec(s->c, ST_PROJ_EVENTS, params);
-    if (!readmodel_ok(s->c, ST_PROJ_EVENTS, res)) {
-        PQclear(res);
+    PGresult *res;
+    if (db_read(s->c, ST_PROJ_EVENTS, params, &res) != ERR_OK)
         return false;
-    }
     int n = PQntuples(res);
     *more = n == BATCH_MAX;
     int64_t target = *more ? readmodel_int(res, n - 1, EV_COL_POSITION) : s->horizon;
@@ -282,20 +277,10 @@ static bool step(struct session *s, bool *more)
 /* Sleeps until a notification, the fallback timer or stop; false if the session broke. */
 static bool wait_wakeup(struct session *s)
 {
-    struct pollfd pfd = {.fd = PQsocket(s->c), .events = POLLIN};
-    if (pfd.fd < 0)
-        return false;
     /* An unsettled candidate settles as soon as the transactions in flight end, which is
      * usually within milliseconds; don't leave it to the fallback timer. */
     int timeout_ms = s->leader && !s->failed && s->ncand > 0 ? PENDING_MS : WAKE_MS;
-    if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
-        return false;
-    if (!PQconsumeInput(s->c))
-        return false;
-    PGnotify *n;
-    while ((n = PQnotifies(s->c)) != NULL)
-        PQfreemem(n);
-    return PQstatus(s->c) == CONNECTION_OK;
+    return db_wait(s->c, timeout_ms) == ERR_OK;
 }
 
 static void sleep_ms(int ms)
@@ -309,7 +294,7 @@ static void *projector_main(void *arg)
     struct session *s = arg;
     int backoff_ms = BACKOFF_MIN_MS;
     while (!atomic_load(&stopping)) {
-        if (!s->c && !open_session(s)) {
+        if (!db_connected(s->c) && !open_session(s)) {
             publish_status(PROJECTOR_DISCONNECTED);
             sleep_ms(backoff_ms);
             backoff_ms = backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff_ms * 2;
@@ -323,8 +308,7 @@ static void *projector_main(void *arg)
         }
         backoff_ms = BACKOFF_MIN_MS;
     }
-    if (s->c)
-        PQfinish(s->c);
+    db_conn_free(s->c);
     free(s);
     return NULL;
 }
@@ -336,9 +320,13 @@ bool projector_start(const char *database_url)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&pub.advanced, &attr);
     pthread_condattr_destroy(&attr);
-    db_url = database_url;
+    readmodel_db_config(&config, database_url, "orderly-query-projector", NULL);
     struct session *s = calloc(1, sizeof *s);
+    if (s)
+        s->c = db_conn_new(&config, DB_SESSION);
     if (!s || pthread_create(&thread, NULL, projector_main, s) != 0) {
+        if (s)
+            db_conn_free(s->c);
         free(s);
         return false;
     }

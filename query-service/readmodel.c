@@ -1,5 +1,5 @@
-/* The query service's libpq layer: opening connections with every statement prepared, running
- * them, and decoding rows of the read tables and of `events` into domain structs. */
+/* The query service's statement table (run through store/db.h) and its row decoders: rows of
+ * the read tables into domain structs; event rows go through store/event_row.h. */
 #include "readmodel.h"
 
 #include "codec/codec.h"
@@ -10,17 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct statement {
-    const char *name;
-    int nparams;
-    const char *sql;
-};
+static const struct db_statement statements[ST__COUNT] = {STATEMENT_TABLE(DB_STATEMENT_ROW)};
 
-static const struct statement statements[ST__COUNT] = {
-#define ST_ROW(id, n, text) [id] = {#id, n, text},
-    STATEMENT_TABLE(ST_ROW)
-#undef ST_ROW
-};
+void readmodel_db_config(struct db_config *cfg, const char *database_url, const char *app_name,
+                         const char *options)
+{
+    *cfg = (struct db_config){database_url, app_name, options, statements, ST__COUNT};
+}
 
 const char *readmodel_stmt_name(enum stmt id)
 {
@@ -88,9 +84,7 @@ bool readmodel_command(PGconn *c, const char *sql)
 
 int64_t readmodel_int(const PGresult *res, int row, int col)
 {
-    if (PQgetisnull(res, row, col))
-        return 0;
-    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+    return event_row_int(res, row, col);
 }
 
 static void copy_col(char *dst, size_t cap, const PGresult *res, int row, int col)
@@ -164,24 +158,5 @@ void readmodel_account_row(const PGresult *res, int row, struct account_state *s
 
 enum err readmodel_event_row(const PGresult *res, int row, struct event *e, struct err_detail *why)
 {
-    int64_t pos = readmodel_int(res, row, EV_COL_POSITION);
-    const char *type = PQgetvalue(res, row, EV_COL_TYPE);
-    const char *stream = PQgetvalue(res, row, EV_COL_STREAM);
-    memset(e, 0, sizeof *e);
-    if (!event_type_parse(type, &e->type))
-        return err_set(why, ERR_BAD_EVENT, "event %" PRId64 ": unknown type \"%.64s\"", pos, type);
-    if (strlen(stream) > STREAM_ID_MAX)
-        return err_set(why, ERR_BAD_EVENT, "event %" PRId64 ": stream id too long", pos);
-    snprintf(e->stream_id, sizeof e->stream_id, "%s", stream);
-    e->stream_version = readmodel_int(res, row, EV_COL_VERSION);
-    e->position = pos;
-    e->recorded_at_ms = readmodel_int(res, row, EV_COL_RECORDED_MS);
-    json_t *data = json_loads(PQgetvalue(res, row, EV_COL_DATA), 0, NULL);
-    struct err_detail inner = {0};
-    enum err rc =
-        event_data_from_json(e, (int)readmodel_int(res, row, EV_COL_SCHEMA), data, &inner);
-    json_decref(data);
-    if (rc != ERR_OK)
-        return err_set(why, ERR_BAD_EVENT, "event %" PRId64 " (%s): %s", pos, type, inner.detail);
-    return ERR_OK;
+    return event_row_decode(res, row, e, why);
 }

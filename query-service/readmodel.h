@@ -1,4 +1,4 @@
-/* The query service's libpq layer: connections with every statement prepared, and the row
+/* The query service's statement table and connection settings for store/db.h, and the row
  * decoders that turn read-table and event rows into domain structs. */
 #ifndef QUERY_READMODEL_H
 #define QUERY_READMODEL_H
@@ -6,9 +6,15 @@
 #include "domain/domain.h"
 #include "err.h"
 #include "statements.h"
+#include "store/db.h"
+#include "store/event_row.h"
 #include <libpq-fe.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+/* Settings for connections running STATEMENT_TABLE; every argument is borrowed. */
+void readmodel_db_config(struct db_config *cfg, const char *database_url, const char *app_name,
+                         const char *options);
 
 /* Opens a connection (application_name orderly-query) and prepares STATEMENT_TABLE on it.
  * Returns NULL and writes why into err when the database cannot be reached. */
@@ -30,9 +36,7 @@ const char *readmodel_stmt_name(enum stmt id);
 void readmodel_order_row(const PGresult *res, int row, struct order_state *s, int64_t *position);
 void readmodel_account_row(const PGresult *res, int row, struct account_state *s,
                            int64_t *position);
-/* Decodes one row of SQL_EVENT_COLS into e (type, data, stream_version, position,
- * recorded_at_ms). ERR_BAD_EVENT names the position and why: unknown type, unsupported
- * schema_version, bad data. */
+/* event_row_decode (store/event_row.h). */
 enum err readmodel_event_row(const PGresult *res, int row, struct event *e, struct err_detail *why)
     __attribute__((warn_unused_result));
 

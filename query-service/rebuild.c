@@ -22,10 +22,10 @@
 #define PROGRESS_EVERY   100000
 
 struct rebuild {
-    PGconn *c;
-    char live[128]; /* the live tables' schema */
-    int64_t pos;    /* shadow checkpoint */
-    int64_t events; /* events applied */
+    struct db_conn *c; /* DB_SESSION: the rebuild lock and search_path are this session's */
+    char live[128];    /* the live tables' schema */
+    int64_t pos;       /* shadow checkpoint */
+    int64_t events;    /* events applied */
     int batch;
     bool locked; /* holds the rebuild lock, so the shadow schema is ours */
 };
@@ -42,30 +42,30 @@ bool rebuild_known(const char *name)
     return strcmp(name, REBUILD_DEFAULT_NAME) == 0;
 }
 
-/* Runs sql (text parameters); copies the first column of the first row into out when given.
- * On failure logs it and copies the SQLSTATE into state (when given). */
-static bool run(PGconn *c, const char *sql, int n, const char *const *params, char *out,
-                size_t out_len, char state[6])
+/* Runs sql (text parameters, not prepared: it names the shadow schema); copies the first
+ * column of the first row into out when given. *e (when given) is the mapped error, which db.c
+ * has logged with the server's message. */
+static bool run(struct db_conn *c, const char *sql, int n, const char *const *params, char *out,
+                size_t out_len, enum err *e)
 {
-    PGresult *res = n > 0 ? PQexecParams(c, sql, n, NULL, params, NULL, NULL, 0) : PQexec(c, sql);
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    bool ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (ok && out)
+    PGresult *res;
+    enum err rc = db_sql(c, sql, n, params, &res);
+    if (e)
+        *e = rc;
+    if (rc != ERR_OK)
+        return false;
+    if (out)
         snprintf(out, out_len, "%s", PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
-    if (!ok) {
-        const char *code = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        if (state)
-            snprintf(state, 6, "%s", code ? code : "");
-        log_msg(LOG_ERROR, "rebuild: %.60s...: %s", sql, PQerrorMessage(c));
-    }
     PQclear(res);
-    return ok;
+    return true;
 }
 
-static bool run_stmt(PGconn *c, enum stmt st, char out[][32], int cols)
+static bool run_stmt(struct db_conn *c, enum stmt st, char out[][32], int cols)
 {
-    PGresult *res = readmodel_exec(c, st, NULL);
-    bool ok = readmodel_ok(c, st, res) && PQntuples(res) == 1;
+    PGresult *res;
+    if (db_read(c, st, NULL, &res) != ERR_OK)
+        return false;
+    bool ok = PQntuples(res) == 1;
     for (int i = 0; ok && i < cols; i++)
         snprintf(out[i], 32, "%s", PQgetvalue(res, 0, i));
     PQclear(res);
@@ -107,11 +107,9 @@ static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
         snprintf(upto, sizeof upto, "%" PRId64, to);
         snprintf(limit, sizeof limit, "%d", r->batch);
         const char *params[] = {from, upto, limit};
-        PGresult *res = readmodel_exec(r->c, ST_PROJ_EVENTS, params);
-        if (!readmodel_ok(r->c, ST_PROJ_EVENTS, res)) {
-            PQclear(res);
+        PGresult *res;
+        if (db_write(r->c, ST_PROJ_EVENTS, params, &res, NULL) != ERR_OK)
             return false;
-        }
         int n = PQntuples(res);
         int64_t target = n == r->batch ? readmodel_int(res, n - 1, EV_COL_POSITION) : to;
         struct err_detail why = {0};
@@ -149,21 +147,21 @@ static bool catch_up(struct rebuild *r)
 /* One transaction: pause the live projector, replay up to its checkpoint if it is ahead (its
  * checkpoint is a settled horizon, so no gap), swap, drop the shadow schema. Readers wait on
  * the lock for its duration and then see the new tables; never an empty one. */
-static bool swap_once(struct rebuild *r, char state[6])
+static bool swap_once(struct rebuild *r, enum err *e)
 {
     char live_pos[32], target[24];
     const char *lp[] = {r->live};
-    if (!run(r->c, "BEGIN", 0, NULL, NULL, 0, state) ||
-        !run(r->c, REBUILD_LOCK_LIVE, 1, lp, live_pos, sizeof live_pos, state))
+    if (!run(r->c, "BEGIN", 0, NULL, NULL, 0, e) ||
+        !run(r->c, REBUILD_LOCK_LIVE, 1, lp, live_pos, sizeof live_pos, e))
         return false;
     int64_t live = strtoll(live_pos, NULL, 10);
     if (live > r->pos && !apply_to(r, live, BATCH_IN_CALLER_TXN))
         return false;
     snprintf(target, sizeof target, "%" PRId64, r->pos);
     const char *sp[] = {r->live, target};
-    if (!run(r->c, REBUILD_SWAP_IN, 2, sp, NULL, 0, state) ||
-        !run(r->c, REBUILD_DROP_SQL, 0, NULL, NULL, 0, state) ||
-        !run(r->c, "COMMIT", 0, NULL, NULL, 0, state))
+    if (!run(r->c, REBUILD_SWAP_IN, 2, sp, NULL, 0, e) ||
+        !run(r->c, REBUILD_DROP_SQL, 0, NULL, NULL, 0, e) ||
+        !run(r->c, "COMMIT", 0, NULL, NULL, 0, e))
         return false;
     log_msg(LOG_INFO, "rebuild: swapped in at position %" PRId64 " (live was at %" PRId64 ")",
             r->pos, live);
@@ -173,14 +171,14 @@ static bool swap_once(struct rebuild *r, char state[6])
 static bool swap(struct rebuild *r)
 {
     for (int i = 0; i < SWAP_TRIES; i++) {
-        char state[6] = "";
+        enum err e = ERR_OK;
         int64_t pos = r->pos, events = r->events;
-        if (swap_once(r, state))
+        if (swap_once(r, &e))
             return true;
         run(r->c, "ROLLBACK", 0, NULL, NULL, 0, NULL);
         r->pos = pos; /* the shadow rows of the tail rolled back with it */
         r->events = events;
-        if (strcmp(state, "40P01") != 0)
+        if (e != ERR_CONFLICT) /* a deadlock (or serialization failure) is worth another try */
             return false;
         log_msg(LOG_WARN, "rebuild: deadlock while swapping; retrying");
     }
@@ -188,12 +186,11 @@ static bool swap(struct rebuild *r)
 }
 
 /* Connects, takes the rebuild lock, creates the shadow schema and points search_path at it. */
-static bool prepare(struct rebuild *r, const char *database_url)
+static bool prepare(struct rebuild *r)
 {
-    char err[512], locked[8];
-    r->c = readmodel_connect(database_url, err, sizeof err);
-    if (!r->c) {
-        log_msg(LOG_ERROR, "rebuild: cannot connect: %s", err);
+    char locked[8];
+    if (db_connect(r->c) != ERR_OK) {
+        log_msg(LOG_ERROR, "rebuild: cannot connect to the database");
         return false;
     }
     /* DROP ... CASCADE's notices would reach stderr through libpq's default processor. */
@@ -229,10 +226,12 @@ static int batch_size(void)
 
 int rebuild_run(const char *database_url, const char *name)
 {
-    struct rebuild r = {.batch = batch_size()};
+    struct db_config cfg;
+    readmodel_db_config(&cfg, database_url, "orderly-query-rebuild", NULL);
+    struct rebuild r = {.batch = batch_size(), .c = db_conn_new(&cfg, DB_SESSION)};
     int64_t start = now_ms();
     log_msg(LOG_INFO, "rebuild: %s into schema " REBUILD_SCHEMA ", batches of %d", name, r.batch);
-    bool ok = prepare(&r, database_url) && catch_up(&r) && swap(&r);
+    bool ok = prepare(&r) && catch_up(&r) && swap(&r);
     if (ok) {
         double s = (double)(now_ms() - start) / 1000.0;
         log_msg(LOG_INFO,
@@ -241,12 +240,12 @@ int rebuild_run(const char *database_url, const char *name)
                 name, r.events, r.pos, s, s > 0 ? (double)r.events / s : 0.0);
     } else {
         log_msg(LOG_ERROR, "rebuild: %s failed; the live tables are unchanged", name);
-        if (r.locked && PQstatus(r.c) == CONNECTION_OK) {
+        if (r.locked && db_connected(r.c)) {
             run(r.c, "ROLLBACK", 0, NULL, NULL, 0, NULL);
             run(r.c, "DROP SCHEMA IF EXISTS " REBUILD_SCHEMA " CASCADE", 0, NULL, NULL, 0, NULL);
         }
     }
-    PQfinish(r.c);
+    db_conn_free(r.c);
     return ok ? 0 : 1;
 }
 

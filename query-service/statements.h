@@ -3,12 +3,11 @@
 #ifndef QUERY_STATEMENTS_H
 #define QUERY_STATEMENTS_H
 
-/* Timestamps leave the database as epoch milliseconds, floored so that a view's time and an
- * ?as_of= of that same printed time agree. */
-#define SQL_MS(col) "floor(extract(epoch from " col ") * 1000)::bigint"
-#define SQL_TS(ms)  "(timestamptz 'epoch' + (" ms ") * interval '1 millisecond')"
+/* Relative, so bench/tools/print_sql.c builds with -I query-service alone. */
+#include "../common/store/event_sql.h"
 
-/* Column lists shared by every statement that reads a row into a struct (readmodel.c). */
+/* Column lists shared by every statement that reads a row into a struct (readmodel.c); events
+ * are read in SQL_EVENT_COLS (store/event_sql.h), as the write side reads them. */
 #define SQL_ORDER_COLS                                                                             \
     "order_id, customer_id, status, currency, items::text, total_cents, paid_cents, "              \
     "refunded_cents, coalesce(account_id, ''), coalesce(carrier, ''), "                            \
@@ -17,24 +16,6 @@
 #define SQL_ACCOUNT_COLS                                                                           \
     "account_id, owner, currency, balance_cents, overdraft_limit_cents, status, " SQL_MS(          \
         "opened_at") ", " SQL_MS("updated_at") ", version, opened_position"
-#define SQL_EVENT_COLS                                                                             \
-    "position, stream_id, stream_version, type, schema_version, data::text, " SQL_MS(              \
-        "recorded_at") ", metadata::text"
-
-/* A stream as of a bound, from the newest usable snapshot (of schema $3; 0 uses none) plus the
- * bounded tail after it, not a full scan: the snapshot row comes first, with a NULL type and its
- * state in the data column. snap_ok: the snapshot folds only events within the bound. */
-#define SQL_TEMPORAL(snap_ok, event_ok)                                                            \
-    "WITH snap AS (SELECT version, state::text AS state, " SQL_MS(                                 \
-        "last_recorded_at") " AS ms FROM snapshots WHERE stream_id = $1 "                          \
-                            "AND snapshot_schema = $3::int AND " snap_ok ") "                      \
-                            "SELECT 0::bigint, $1::text, version, NULL::text, $3::int, state, "    \
-                            "ms, NULL::text FROM snap UNION ALL "                                  \
-                            "SELECT " SQL_EVENT_COLS                                               \
-                            " FROM events WHERE stream_id = $1 AND " event_ok                      \
-                            " AND stream_version > coalesce((SELECT version FROM snap), 0) ORDER " \
-                            "BY 3"
-
 /* Only the projector takes it; the session holding it is the leader. */
 #define SQL_LEADER_KEY "4242000001"
 
@@ -180,11 +161,14 @@
       "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 AND stream_version >= $2 "       \
       "ORDER BY stream_version LIMIT $3")                                                          \
     X(ST_STREAM_EXISTS, 1, "SELECT 1 FROM events WHERE stream_id = $1 LIMIT 1")                    \
+    /* A stream ($1) as of a bound ($2), from its newest snapshot of schema $3 (0: none) within    \
+     * the bound, plus the bounded tail after it, not a full scan. */                              \
     X(ST_STREAM_AS_OF, 3,                                                                          \
-      SQL_TEMPORAL("last_recorded_at < " SQL_TS("$2::bigint + 1"),                                 \
-                   "recorded_at < " SQL_TS("$2::bigint + 1")))                                     \
+      SQL_SNAPSHOT_TAIL("$1::text", "$3::int", "sn.last_recorded_at < " SQL_TS("$2::bigint + 1"),  \
+                        "ev.recorded_at < " SQL_TS("$2::bigint + 1")))                             \
     X(ST_STREAM_TO_VERSION, 3,                                                                     \
-      SQL_TEMPORAL("version <= $2::bigint", "stream_version <= $2::bigint"))                       \
+      SQL_SNAPSHOT_TAIL("$1::text", "$3::int", "sn.version <= $2::bigint",                         \
+                        "ev.stream_version <= $2::bigint"))                                        \
     X(ST_FEED, 3,                                                                                  \
       "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
       "ORDER BY position LIMIT $3")                                                                \
@@ -229,18 +213,6 @@ enum stmt {
     STATEMENT_TABLE(ST_ENUM)
 #undef ST_ENUM
         ST__COUNT
-};
-
-/* Column indexes of SQL_EVENT_COLS. */
-enum {
-    EV_COL_POSITION,
-    EV_COL_STREAM,
-    EV_COL_VERSION,
-    EV_COL_TYPE,
-    EV_COL_SCHEMA,
-    EV_COL_DATA,
-    EV_COL_RECORDED_MS,
-    EV_COL_METADATA
 };
 
 #endif

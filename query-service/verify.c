@@ -1,5 +1,5 @@
-/* The audit trail's verifier: runs the chain checks of statements.h (ST_VERIFY_*) on a
- * connection of its own and turns their rows into the HTTP answer or the CLI's report. */
+/* The audit trail's verifier: runs the chain checks of statements.h (ST_VERIFY_*) and turns
+ * their rows into the HTTP answer or the CLI's report. */
 #include "verify.h"
 
 #include "config.h"
@@ -12,45 +12,20 @@
 #define VERIFY_EXIT_CONFIG 2
 #define VERIFY_EXIT_DB     3
 
-static const char *db_url;
+static struct db_config config;
 
 void verify_init(const char *database_url)
 {
-    db_url = database_url;
-}
-
-/* A fresh connection per call rather than one kept per worker: verification is a rare audit
- * request, and it leaves the read path's connection pool (reads.c) alone. */
-static PGconn *verify_connect(void)
-{
-    char err[512];
-    PGconn *c = readmodel_connect(db_url, err, sizeof err);
-    if (!c)
-        log_msg(LOG_WARN, "verify: cannot connect: %s", err);
-    return c;
-}
-
-/* Runs st; returns its tuples (the caller clears them) or NULL with *e set. */
-static PGresult *verify_run(PGconn *c, enum stmt st, const char *const *params, enum err *e)
-{
-    PGresult *res = readmodel_exec(c, st, params);
-    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
-        return res;
-    (void)readmodel_ok(c, st, res);
-    *e = PQstatus(c) == CONNECTION_OK ? ERR_INTERNAL : ERR_DB_DOWN;
-    PQclear(res);
-    return NULL;
+    readmodel_db_config(&config, database_url, "orderly-query-verify", NULL);
 }
 
 enum err verify_stream(const char *stream_id, json_t **out)
 {
-    PGconn *c = verify_connect();
-    if (!c)
-        return ERR_DB_DOWN;
-    enum err e = ERR_OK;
+    struct db_conn *c = db_conn_new(&config, DB_LAZY);
     const char *params[] = {stream_id};
-    PGresult *res = verify_run(c, ST_VERIFY_STREAM, params, &e);
-    if (!res)
+    PGresult *res;
+    enum err e = db_read(c, ST_VERIFY_STREAM, params, &res);
+    if (e != ERR_OK)
         goto out;
     int64_t checked = readmodel_int(res, 0, 0);
     bool ok = PQgetisnull(res, 0, 1);
@@ -62,7 +37,7 @@ enum err verify_stream(const char *stream_id, json_t **out)
                          ok ? json_null() : json_integer(readmodel_int(res, 0, 1)));
     PQclear(res);
 out:
-    PQfinish(c);
+    db_conn_free(c);
     return e;
 }
 
@@ -102,21 +77,18 @@ int verify_main(void)
         return VERIFY_EXIT_CONFIG;
     }
     verify_init(cfg.database_url);
-    PGconn *c = verify_connect();
-    if (!c) {
-        fprintf(stderr, "query-service verify: cannot connect to the database\n");
-        return VERIFY_EXIT_DB;
-    }
-    enum err e = ERR_OK;
-    PGresult *res = verify_run(c, ST_VERIFY_ALL, NULL, &e);
+    struct db_conn *c = db_conn_new(&config, DB_LAZY);
+    PGresult *res;
+    enum err e = db_read(c, ST_VERIFY_ALL, NULL, &res);
     int rc = VERIFY_EXIT_DB;
-    if (res) {
+    if (e == ERR_OK) {
         rc = verify_report(res) > 0 ? VERIFY_EXIT_BROKEN : 0;
         PQclear(res);
     } else {
-        fprintf(stderr, "query-service verify: %s\n", err_title(e));
+        fprintf(stderr, "query-service verify: %s\n",
+                e == ERR_DB_DOWN ? "cannot reach the database" : err_title(e));
     }
     fflush(stdout);
-    PQfinish(c);
+    db_conn_free(c);
     return rc;
 }
