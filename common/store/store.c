@@ -117,8 +117,7 @@ enum err store_idem_lookup(struct db_conn *c, const char *key, const char *reque
     return ERR_OK;
 }
 
-/* The events as one jsonb array parameter; the caller frees the text. */
-static char *events_param(const struct decision *d)
+char *store_events_json(const struct decision *d)
 {
     json_t *arr = json_array();
     for (int i = 0; i < d->count; i++) {
@@ -138,7 +137,7 @@ enum err store_append(struct db_conn *c, const struct append_request *a, char **
                       size_t *len_out, bool *key_taken)
 {
     *key_taken = false;
-    char *events = events_param(a->decision);
+    char *events = store_events_json(a->decision);
     char version[24], status[8];
     snprintf(version, sizeof version, "%lld", (long long)a->version);
     snprintf(status, sizeof status, "%d", a->status);
@@ -164,6 +163,10 @@ enum err store_append(struct db_conn *c, const struct append_request *a, char **
         PQclear(r);
     } else {
         *key_taken = rc == ERR_CONFLICT && strcmp(constraint, "idempotency_keys_pkey") == 0;
+        /* A lock wait that timed out is on another request's key, if there is a key at all;
+         * without one it is a busy database. */
+        if (rc == ERR_IDEM_BUSY && !a->idem_key)
+            rc = ERR_DB_DOWN;
     }
     free(events);
     return rc;

@@ -75,6 +75,10 @@ struct append_request {
     const char *forget_account_id;
 };
 
+/* STMT_APPEND's first parameter: the decision's events as one JSON array text, each with its
+ * stream, version, type, current schema_version and data. The caller frees it. */
+char *store_events_json(const struct decision *d);
+
 /* Appends the decision's events and, with a key, the idempotency row, and inserts or deletes the
  * account key named in a, in one statement and one transaction. On ERR_OK *body_out (caller frees)
  * is the success body, rendered once by the database so a replay is byte for byte the same.
