@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # orderly's image: both binaries and the migrations. Stage 1 builds on Debian 12 with the same
 # package list and meson path as scripts/run (scripts/lib.sh); stage 2 is debian:12-slim plus
 # the four runtime libraries, run as a non-root user.

@@ -1,7 +1,8 @@
 """Operations: the deployment files without a container engine. The compose file's services,
 healthchecks, dependencies, restart policies, ports and .env secrets; the Dockerfile's stages
-and runtime libraries; and the exact commands and environment compose gives each container,
-run here against the test PostgreSQL, proving the entrypoints work."""
+and runtime libraries; the deploy docs; and the exact commands and environment compose gives
+each container, run here against the test PostgreSQL, proving the entrypoints work.
+scripts/compose-test runs the same files on a real engine."""
 
 import os
 import re
@@ -11,7 +12,7 @@ import unittest
 from urllib.parse import urlsplit
 
 import harness
-from harness import Client, new_id
+from harness import Client, new_id, wait_until
 from ops_support import (COMPOSE_FILE, ENV_EXAMPLE, InterpolationError, OpsTest, load_compose,
                          read_env_file)
 from orderly_env import REPO
@@ -21,6 +22,12 @@ APP = {"command-service": ("command", 8081, "orderly_command"),
        "query-service": ("query", 8082, "orderly_query")}
 DOCKERFILE = os.path.join(REPO, "Dockerfile")
 RUNTIME_BASE_PACKAGES = {"libc6", "libgcc-s1"}  # already in debian:12-slim
+# The official postgres image declares this VOLUME: a container of it that does not cover the
+# path gets an anonymous volume, left dangling after every `down`.
+POSTGRES_IMAGE_VOLUME = "/var/lib/postgresql/data"
+# Compose healthchecks retry (interval 10 s, 3 retries, after a 10 s start period): a test waits
+# as long before it calls a container unhealthy, never checks once.
+HEALTH_DEADLINE_S = 60
 
 
 def depends(svc):
@@ -56,7 +63,9 @@ class ComposeFileTest(unittest.TestCase):
             with self.subTest(name):
                 s = self.svcs[name]
                 self.assertEqual(s["command"], [name])
-                self.assertEqual(depends(s), {"migrate": "service_completed_successfully",
+                # postgres directly, so `stop` drains the service before PostgreSQL stops.
+                self.assertEqual(depends(s), {"postgres": "service_healthy",
+                                              "migrate": "service_completed_successfully",
                                               "db-roles": "service_completed_successfully"})
                 self.assertIn("/readyz", s["healthcheck"]["test"])
                 self.assertIn(s["restart"], ("always", "unless-stopped", "on-failure"))
@@ -69,6 +78,18 @@ class ComposeFileTest(unittest.TestCase):
                 url = urlsplit(env["DATABASE_URL"])
                 self.assertEqual((url.username, url.hostname, url.port), (role, "postgres", 5432))
                 self.assertEqual(s["image"], self.svcs["migrate"]["image"])
+
+    def test_no_anonymous_volume_from_the_postgres_image(self):
+        """Every container made from the postgres image covers its VOLUME with a named volume
+        or a tmpfs."""
+        for name, svc in self.svcs.items():
+            if not svc.get("image", "").startswith("postgres:"):
+                continue
+            with self.subTest(name):
+                covered = {v.split(":")[1] for v in svc.get("volumes", [])
+                           if v.split(":")[0] in self.doc["volumes"]}
+                covered |= set(svc.get("tmpfs", []))
+                self.assertIn(POSTGRES_IMAGE_VOLUME, covered)
 
     def test_secrets_come_from_env_file(self):
         with open(COMPOSE_FILE) as f:
@@ -107,17 +128,39 @@ class ComposeFileTest(unittest.TestCase):
         self.assertIn("POSTGRES_PASSWORD", p.stderr)
 
 
+def read_dockerfile():
+    """The Dockerfile with continuation lines joined."""
+    with open(DOCKERFILE) as f:
+        return re.sub(r"\\\n", " ", f.read())
+
+
+def runtime_packages(dockerfile):
+    """The packages the Dockerfile's last stage installs."""
+    final = dockerfile[dockerfile.rindex("\nFROM "):]
+    m = re.search(r"apt-get install ([^&]*)", final)
+    return {w for w in m.group(1).split() if not w.startswith("-")}
+
+
 class DockerfileTest(unittest.TestCase):
     def setUp(self):
-        with open(DOCKERFILE) as f:
-            self.text = re.sub(r"\\\n", " ", f.read())
+        self.text = read_dockerfile()
         self.lines = [l.strip() for l in self.text.splitlines()
                       if l.strip() and not l.strip().startswith("#")]
 
     def runtime_packages(self):
-        final = self.text[self.text.rindex("\nFROM "):]
-        m = re.search(r"apt-get install ([^&]*)", final)
-        return {w for w in m.group(1).split() if not w.startswith("-")}
+        return runtime_packages(self.text)
+
+    def test_no_frontend_to_pull(self):
+        """A `# syntax=` parser directive makes every BuildKit build pull a frontend image, which
+        fails on a host that reaches no registry."""
+        with open(DOCKERFILE) as f:
+            head = []
+            for line in f:
+                if not line.startswith("#"):
+                    break
+                head.append(line)
+        for line in head:
+            self.assertNotRegex(line.lower(), r"^#\s*syntax\s*=", "parser directive: " + line)
 
     def test_stages(self):
         froms = [l.split()[1] for l in self.lines if l.startswith("FROM ")]
@@ -167,6 +210,52 @@ class DockerfileTest(unittest.TestCase):
                                      p.stdout.split(":", 1)[0].split(",")}
                     self.assertTrue(pkgs, "no package owns %s" % lib)
                     self.assertTrue(pkgs & wanted, "%s comes from %s" % (lib, pkgs))
+
+
+def readme_deploy_section():
+    with open(os.path.join(REPO, "README.md")) as f:
+        text = f.read()
+    start = text.index("## Deploying with docker compose")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end >= 0 else len(text)]
+
+
+def shell_commands(markdown):
+    """The commands of every ```sh block, continuation lines joined."""
+    blocks = re.findall(r"```sh\n(.*?)```", markdown, re.S)
+    return [c.strip() for b in blocks for c in b.replace("\\\n", " ").splitlines() if c.strip()]
+
+
+class DeployDocsTest(unittest.TestCase):
+    def test_readme_names_both_compose_tools_and_how_to_install(self):
+        section = readme_deploy_section()
+        self.assertIn("apt-get install docker.io docker-compose", section)
+        self.assertIn("docker-compose up --build -d", section)
+        self.assertIn("docker compose up --build -d", section)
+        self.assertNotIn("There is no container engine", section)
+        self.assertIn("scripts/compose-test", section)
+        self.assertIn("org.orderly.standin=true", section)
+
+    def test_readme_requests_carry_the_token(self):
+        """.env.example sets API_TOKENS, so every request of the deploy section sends one."""
+        self.assertTrue(read_env_file()["API_TOKENS"])
+        commands = shell_commands(readme_deploy_section())
+        header_vars = {m.group(1) for c in commands
+                       for m in [re.match(r'^(\w+)="Authorization: Bearer ', c)] if m}
+        curls = [c for c in commands if re.search(r"\bcurl\b", c)]
+        self.assertTrue(curls)
+        for c in curls:
+            with self.subTest(c):
+                self.assertTrue("Authorization: Bearer" in c or
+                                any('-H "$%s"' % v in c for v in header_vars), c)
+
+    def test_architecture_lists_the_runtime_libraries(self):
+        with open(os.path.join(REPO, "docs", "architecture.md")) as f:
+            text = f.read()
+        para = text[text.index("The image (`Dockerfile`)"):]
+        para = para[: para.index("\n\n")]
+        named = set(re.findall(r"`(lib[a-z0-9.+-]+)`", para))
+        self.assertEqual(named, runtime_packages(read_dockerfile()))
 
 
 class ComposeEntrypointsTest(OpsTest):
@@ -250,7 +339,10 @@ class ComposeEntrypointsTest(OpsTest):
             env = self.container_env(name)
             env.pop("PATH")
             svcs[name] = self.start_service(kind, env, argv=self.compose[name]["command"])
-            self.assertEqual(self.healthcheck(name, svcs[name].port), 0)
+            # /readyz may answer 503 for a while after start on a busy machine.
+            self.assertTrue(wait_until(lambda: self.healthcheck(name, svcs[name].port) == 0,
+                                       HEALTH_DEADLINE_S, 0.5),
+                            "%s unhealthy for %d s" % (name, HEALTH_DEADLINE_S))
         token = read_env_file()["API_TOKENS"].split(",")[0]
         c = Client(svcs["command-service"].port)
         q = Client(svcs["query-service"].port)
