@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "codec/codec.h"
 #include "log.h"
+#include "numparse.h"
 #include "pii.h"
 #include "respond.h"
 #include "snapshots.h"
@@ -305,14 +306,15 @@ static bool parse_if_match(const char *v, int64_t *out)
 {
     if (strncmp(v, "W/", 2) == 0)
         v += 2;
-    char *end;
     size_t n = strlen(v);
     bool quoted = n >= 2 && v[0] == '"' && v[n - 1] == '"';
-    long long version = strtoll(v + quoted, &end, 10);
-    if (end == v + quoted || end != v + n - quoted || version < 0)
+    char digits[32];
+    size_t len = n - 2 * quoted;
+    if (len >= sizeof digits)
         return false;
-    *out = version;
-    return true;
+    memcpy(digits, v + quoted, len);
+    digits[len] = '\0';
+    return numparse_int64(digits, 0, INT64_MAX, out);
 }
 
 static bool idem_key_valid(const char *k)

@@ -27,6 +27,7 @@
     X(ERR_VALIDATION, 422, "validation-error", "invalid request")                                  \
     X(ERR_IDEM_MISMATCH, 422, "idempotency-key-reused",                                            \
       "idempotency key used for another request")                                                  \
+    X(ERR_HEADER_TOO_LARGE, 431, "header-too-large", "request header fields over 16 KiB")          \
     X(ERR_INTERNAL, 500, "internal-error", "internal error")                                       \
     X(ERR_DB_DOWN, 503, "db-unavailable", "database unavailable")                                  \
     X(ERR_BEHIND, 503, "projection-behind", "read model has not reached the requested position")   \

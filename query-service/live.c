@@ -3,6 +3,7 @@
 #include "live.h"
 
 #include "log.h"
+#include "numparse.h"
 #include "projector.h"
 #include "reads.h"
 #include "xalloc.h"
@@ -370,17 +371,20 @@ static bool start_position(struct request *r, int64_t *out, bool *given)
         v = http_query(r, name);
     }
     *given = v != NULL;
-    if (!v)
+    if (!v || numparse_int64(v, 0, INT64_MAX, out))
         return true;
-    size_t len = strlen(v);
-    if (len > 0 && len <= 18 && strspn(v, "0123456789") == len) {
-        *out = strtoll(v, NULL, 10);
-        return true;
-    }
     struct err_detail why = {0};
-    err_set(&why, ERR_BAD_PARAM, "%s must be a non-negative integer", name);
+    err_set(&why, ERR_BAD_PARAM, "%s must be an integer between 0 and %" PRId64, name, INT64_MAX);
     problem_send(r, ERR_BAD_PARAM, &why);
     return false;
+}
+
+static long head_fill(void *cls, char *buf, size_t max)
+{
+    (void)cls;
+    (void)buf;
+    (void)max;
+    return HTTP_STREAM_END;
 }
 
 void live_handle(struct request *r)
@@ -394,6 +398,12 @@ void live_handle(struct request *r)
     http_add_header(r, "X-Projection-Position", v); /* on every answer, as for every GET */
     if (!start_position(r, &after, &given))
         return;
+    if (strcmp(r->method, "HEAD") == 0) { /* GET's headers, and no subscriber to hold open */
+        http_add_header(r, "Cache-Control", "no-cache");
+        http_add_header(r, "X-Accel-Buffering", "no");
+        http_respond_stream(r, 200, "text/event-stream", head_fill, NULL, NULL);
+        return;
+    }
     struct live_sub *s = xcalloc(1, sizeof *s);
     pthread_mutex_lock(&live.mu);
     bool refused = live.draining || !live.started;

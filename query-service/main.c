@@ -21,16 +21,16 @@
 
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: query-service [serve]\n"
-        "       query-service verify    check every stream's hash chain (exit 1 on a break)\n"
-        "       query-service rebuild [NAME]  rebuild a projection (default read_model) "
-        "with no downtime\n"
-        "       query-service --help | --version\n\n"
-        "Tails the event log into read tables and serves them over HTTP.\n"
-        "Environment: DATABASE_URL (required), PORT (default 8082), BIND_ADDRESS,\n"
-        "WORKER_THREADS, LOG_LEVEL, LOG_FORMAT, SHUTDOWN_TIMEOUT_MS, API_TOKENS, READ_TOKENS.\n");
+    fprintf(out,
+            "usage: query-service [serve]\n"
+            "       query-service verify    check every stream's hash chain (exit 1 on a break)\n"
+            "       query-service rebuild [NAME]  rebuild a projection (default read_model) "
+            "with no downtime\n"
+            "       query-service --help | --version\n\n"
+            "Tails the event log into read tables and serves them over HTTP.\n"
+            "Environment: DATABASE_URL (required), PORT (default 8082), BIND_ADDRESS,\n"
+            "WORKER_THREADS, LOG_LEVEL, LOG_FORMAT, SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S,\n"
+            "CONNECTION_LIMIT, API_TOKENS, READ_TOKENS, LIVE_HEARTBEAT_MS, LIVE_RING_EVENTS.\n");
 }
 
 static void query_metrics(void *buf)
@@ -106,7 +106,7 @@ static int serve(void)
         .routes = routes,
         .route_count = route_count,
         .shutdown_timeout_ms = cfg.shutdown_timeout_ms,
-        .connection_timeout_s = 60,
+        .connection_timeout_s = cfg.connection_timeout_s,
         .connection_limit = cfg.connection_limit,
         .api_tokens = cfg.api_tokens,
         .read_tokens = cfg.read_tokens,

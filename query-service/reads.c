@@ -76,6 +76,18 @@ static PGconn *conn_get(void)
     return tl_conn;
 }
 
+/* SQLSTATE class 22 (data exception: a date out of range, bytes that are not UTF-8) means the
+ * database refused a value the client sent: a bad request, logged as a warning, not a fault. */
+static bool refused_value(enum stmt st, const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || strncmp(state, "22", 2) != 0)
+        return false;
+    log_msg(LOG_WARN, "statement %s refused a parameter (sqlstate %s)", readmodel_stmt_name(st),
+            state);
+    return true;
+}
+
 /* Returns tuples or NULL with *e set. A broken connection (the database restarted) is
  * reopened and the statement retried once, so only a database that stays down answers 503. */
 static PGresult *run(enum stmt st, const char *const *params, enum err *e)
@@ -87,6 +99,11 @@ static PGresult *run(enum stmt st, const char *const *params, enum err *e)
         PGresult *res = readmodel_exec(c, st, params);
         if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
             return res;
+        if (refused_value(st, res)) {
+            PQclear(res);
+            *e = ERR_BAD_PARAM;
+            return NULL;
+        }
         (void)readmodel_ok(c, st, res);
         PQclear(res);
         if (PQstatus(c) == CONNECTION_OK) {

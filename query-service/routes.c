@@ -4,6 +4,7 @@
 
 #include "domain/domain.h"
 #include "live.h"
+#include "numparse.h"
 #include "projector.h"
 #include "reads.h"
 #include "timefmt.h"
@@ -21,23 +22,11 @@
 #define EVENTS_MAX_PAGE 1000
 #define CURSOR_PREFIX   'c'
 
-/* Decimal digits only (no sign, no spaces) within [min, max]. */
-static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-    if (!s || !*s || strlen(s) > 19 || strspn(s, "0123456789") != strlen(s))
-        return false;
-    long long v = strtoll(s, NULL, 10);
-    if (v < min || v > max)
-        return false;
-    *out = v;
-    return true;
-}
-
 /* An optional query parameter: absent leaves *out at its default; a bad value answers 400. */
 static bool query_int(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out)
 {
     const char *v = http_query(r, name);
-    if (!v || parse_int(v, min, max, out))
+    if (!v || numparse_int64(v, min, max, out))
         return true;
     struct err_detail why = {0};
     err_set(&why, ERR_BAD_PARAM, "%s must be an integer between %" PRId64 " and %" PRId64, name,
@@ -71,8 +60,8 @@ static bool prelude(struct request *r, int64_t *position)
 {
     int64_t min = 0, wait_ms = WAIT_DEFAULT_MS;
     const char *header = http_header(r, "X-Min-Position");
-    if (!http_query(r, "min_position") && header && !parse_int(header, 0, INT64_MAX, &min)) {
-        bad_param(r, "X-Min-Position must be a non-negative integer");
+    if (!http_query(r, "min_position") && header && !numparse_int64(header, 0, INT64_MAX, &min)) {
+        bad_param(r, "X-Min-Position must be an integer between 0 and 9223372036854775807");
         return false;
     }
     if (!query_int(r, "min_position", 0, INT64_MAX, &min) ||
@@ -94,6 +83,8 @@ static void answer(struct request *r, enum err e, json_t *body)
 {
     if (e == ERR_OK)
         http_respond_json(r, 200, body);
+    else if (e == ERR_BAD_PARAM) /* the database refused a value (SQLSTATE class 22) */
+        bad_param(r, "a parameter is outside what the database accepts");
     else
         fail(r, e);
 }
@@ -128,8 +119,8 @@ static void get_aggregate(struct request *r, bool order)
         bad_param(r, "as_of must be an RFC 3339 timestamp");
         return;
     }
-    if (version && !parse_int(version, 1, INT64_MAX, &bound)) {
-        bad_param(r, "version must be a positive integer");
+    if (version && !numparse_int64(version, 1, INT64_MAX, &bound)) {
+        bad_param(r, "version must be an integer between 1 and 9223372036854775807");
         return;
     }
     if (!id || !id_is_valid(id))
@@ -164,7 +155,7 @@ static bool parse_cursor(struct request *r, int64_t *before)
     *before = INT64_MAX;
     if (!c || !*c)
         return true;
-    if (c[0] == CURSOR_PREFIX && parse_int(c + 1, 1, INT64_MAX, before))
+    if (c[0] == CURSOR_PREFIX && numparse_int64(c + 1, 1, INT64_MAX, before))
         return true;
     bad_param(r, "cursor is not one this service returned");
     return false;

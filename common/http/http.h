@@ -14,6 +14,18 @@
 #define HTTP_HEADERS_MAX   8           /* extra response headers */
 #define CORRELATION_ID_MAX 128
 
+/* Request header fields (names + values + 4 bytes each) over HTTP_HEADER_BYTES_MAX answer a
+ * problem+json 431. libmicrohttpd 0.9.75 reads the whole request head into one per-connection
+ * pool of HTTP_CONN_MEMORY bytes and has no hook for a head that does not fit: it sends its own
+ * HTML 431 and closes (within ~300 bytes of the pool size it closes without an answer).
+ * The pool is also what a connection costs, measured: 0.9.75 zeroes all of it after every
+ * request, so an idle keep-alive connection holds the whole pool and a live stream about half
+ * of it plus 12 KiB. Rejected: a 128 KiB pool, which answers 100 KB heads in problem+json but
+ * makes every keep-alive connection cost 128 KiB (512 MiB at CONNECTION_LIMIT 4096, 4x) and a
+ * live stream 77 KiB instead of 29. */
+#define HTTP_HEADER_BYTES_MAX (16 * 1024)
+#define HTTP_CONN_MEMORY      (32 * 1024) /* libmicrohttpd's default, set explicitly */
+
 struct request;
 typedef void (*handler_fn)(struct request *req);
 
@@ -118,9 +130,14 @@ struct server_options {
 /* Worker threads are libmicrohttpd's pool threads: a service keeps one database connection per
  * worker in a thread-local, opened lazily by its handlers.
  *
- * Before calling a handler the server answers by itself: 404/405 for unmatched routes, 401 for
- * a missing or wrong token, 413 for a body over HTTP_BODY_MAX, 415 for a POST whose
- * Content-Type is not application/json. Every response carries X-Correlation-ID.
+ * Before calling a handler the server answers by itself: 404/405 for unmatched routes (a path
+ * segment that is not UTF-8 or holds %00 names nothing: 404), 431 for header fields over
+ * HTTP_HEADER_BYTES_MAX, 401 for a missing or wrong token, 400 for a query parameter name or
+ * value that is not UTF-8 or holds a NUL, 413 for a body over HTTP_BODY_MAX, 415 for a POST
+ * whose Content-Type is not application/json. So handlers only ever see valid UTF-8 text
+ * without NUL in params and queries. HEAD is served wherever GET is, by the GET handler (no
+ * body is sent; a streaming answer ends after its headers and the connection closes).
+ * Every response carries X-Correlation-ID.
  *
  * Serves until SIGTERM or SIGINT, then stops accepting (quiesce), lets requests in flight
  * finish up to shutdown_timeout_ms, and returns ERR_OK. Fails if the port cannot be bound. */

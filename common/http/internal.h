@@ -16,14 +16,27 @@ struct router_match {
     char allow[ROUTER_ALLOW_MAX]; /* "GET, POST" when the result is ROUTER_NO_METHOD */
 };
 
-/* Finds the route for method and path. Captures are URL-decoded when decode is true
- * (libmicrohttpd already decodes the path it hands the server, so the server passes false
- * to avoid decoding twice). Fills m on every result; free it with router_match_free. */
+/* Finds the route for method and path; HEAD matches GET routes, and every Allow list that
+ * names GET names HEAD too. Captures are URL-decoded when decode is true (the server routes
+ * the path as sent, since libmicrohttpd's decoded one ends at a "%00"); a capture that does
+ * not decode or is not valid text (http_text_valid) matches nothing. Fills m on every
+ * result; free it with router_match_free. */
 enum router_result router_match(const struct route *routes, size_t count, const char *method,
                                 const char *path, bool decode, struct router_match *m);
 void router_match_free(struct router_match *m);
 /* Decodes %XX and leaves everything else; false on a malformed escape or an encoded NUL. */
 bool router_url_decode(const char *in, size_t len, char *out);
+/* True when the len bytes at s are well-formed UTF-8 (no overlong form, surrogate or code
+ * point past U+10FFFF) without a NUL: text PostgreSQL accepts and C strings keep whole. In
+ * router.c, which uses no libmicrohttpd, so the router's fuzz target links it alone. */
+bool http_text_valid(const char *s, size_t len);
+/* input.c: every query parameter name and value (as libmicrohttpd decoded them, with their
+ * lengths) must pass http_text_valid: a NUL would cut a C string short ("owner=%00" reading
+ * as no filter) and PostgreSQL refuses invalid UTF-8 with an error. False with why's detail
+ * naming the parameter (when its name is text). */
+bool input_query_valid(struct request *r, struct err_detail *why);
+/* The request's header fields in bytes: names, values and 4 (": " and CRLF) for each. */
+size_t input_header_bytes(struct request *r);
 
 /* Records one finished request; route is the pattern or "unmatched". */
 void metrics_observe_request(const char *route, const char *method, int status, double seconds);

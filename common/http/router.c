@@ -38,6 +38,49 @@ bool router_url_decode(const char *in, size_t len, char *out)
     return true;
 }
 
+/* Length of the sequence lead byte c starts (0: c cannot start one) and the range its second
+ * byte must lie in; the narrower ranges exclude overlong forms, surrogates and > U+10FFFF. */
+static int utf8_lead(unsigned char c, unsigned char *lo, unsigned char *hi)
+{
+    *lo = 0x80;
+    *hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF)
+        return 2;
+    if (c >= 0xE0 && c <= 0xEF) {
+        *lo = c == 0xE0 ? 0xA0 : 0x80;
+        *hi = c == 0xED ? 0x9F : 0xBF;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        *lo = c == 0xF0 ? 0x90 : 0x80;
+        *hi = c == 0xF4 ? 0x8F : 0xBF;
+        return 4;
+    }
+    return 0;
+}
+
+bool http_text_valid(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        if (u[i] == 0)
+            return false;
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        unsigned char lo, hi;
+        int n = utf8_lead(u[i], &lo, &hi);
+        if (n == 0 || len - i < (size_t)n || u[i + 1] < lo || u[i + 1] > hi)
+            return false;
+        for (int k = 2; k < n; k++)
+            if (u[i + k] < 0x80 || u[i + k] > 0xBF)
+                return false;
+        i += (size_t)n;
+    }
+    return true;
+}
+
 static bool is_capture(const char *seg, size_t len)
 {
     return len >= 2 && seg[0] == '{' && seg[len - 1] == '}';
@@ -98,8 +141,17 @@ static bool capture_params(struct router_match *m, const char *start[], const si
         } else if (!router_url_decode(start[i], len[i], v) || v[0] == '\0') {
             return false;
         }
+        if (!http_text_valid(v, strlen(v)))
+            return false;
     }
     return true;
+}
+
+/* HEAD is GET without the body (RFC 9110 9.3.2), so a GET route serves it. */
+static bool method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(route_method, "GET") == 0 && strcmp(method, "HEAD") == 0);
 }
 
 enum router_result router_match(const struct route *routes, size_t count, const char *method,
@@ -115,9 +167,11 @@ enum router_result router_match(const struct route *routes, size_t count, const 
             continue;
         path_known = true;
         allow_add(m->allow, routes[i].method);
-        if (strcmp(routes[i].method, method) != 0)
+        if (strcmp(routes[i].method, "GET") == 0)
+            allow_add(m->allow, "HEAD");
+        if (!method_matches(routes[i].method, method))
             continue;
-        /* A segment that does not decode cannot name anything: treat it as an unknown path. */
+        /* A segment that does not decode to text cannot name anything: an unknown path. */
         if (!capture_params(m, start, len, n, decode)) {
             router_match_free(m);
             return ROUTER_NO_PATH;

@@ -29,8 +29,10 @@
 struct server_request {
     struct request r;
     struct router_match match;
+    char *raw_path; /* the target's path as sent, still %-encoded: what the router matches */
     size_t body_cap;
     size_t body_dropped; /* bytes read and discarded after the cap was crossed */
+    bool started;        /* the headers arrived and the access handler took it (in_flight) */
     bool responded;
 };
 
@@ -165,17 +167,32 @@ static void correlation_id_set(struct request *r)
         uuid_v4(r->correlation_id);
 }
 
-static struct server_request *request_create(struct server_state *st, struct MHD_Connection *conn,
-                                             const char *url, const char *method)
+/* libmicrohttpd's URI callback: runs once per request with the target as sent, before the
+ * header fields arrive. What it returns becomes *req_cls, and request_completed frees it even
+ * when the access handler never runs (a head too large for the connection's pool). The path
+ * is kept encoded because libmicrohttpd's decoded url ends at a "%00": from it,
+ * "/v1/accounts/a%00b" would read account a. */
+static void *request_create(void *cls, const char *uri, struct MHD_Connection *conn)
 {
+    (void)cls;
     struct server_request *sr = xcalloc(1, sizeof *sr);
     sr->r.conn = conn;
+    sr->raw_path = xstrndup(uri, strcspn(uri, "?"));
+    sr->r.started_ns = now_ns();
+    return sr;
+}
+
+/* The first access-handler call: the request line and header fields are complete. Only from
+ * here does the request count as in flight, so a client still sending its header fields
+ * does not hold up the drain. */
+static void request_start(struct server_state *st, struct server_request *sr, const char *url,
+                          const char *method)
+{
+    sr->started = true;
     sr->r.method = method;
     sr->r.path = url;
-    sr->r.started_ns = now_ns();
     correlation_id_set(&sr->r);
     atomic_fetch_add(&st->in_flight, 1);
-    return sr;
 }
 
 static void request_free(struct server_request *sr)
@@ -183,6 +200,7 @@ static void request_free(struct server_request *sr)
     if (sr->r.stream_fill && sr->r.stream_done) /* a stream that was never queued */
         sr->r.stream_done(sr->r.stream_cls);
     router_match_free(&sr->match);
+    free(sr->raw_path);
     free(sr->r.body);
     free(sr->r.response_body);
     for (int i = 0; i < sr->r.header_count; i++) {
@@ -227,7 +245,7 @@ static void request_dispatch(struct server_state *st, struct server_request *sr)
     const struct server_options *o = st->o;
     struct request *r = &sr->r;
     enum router_result rr =
-        router_match(o->routes, o->route_count, r->method, r->path, false, &sr->match);
+        router_match(o->routes, o->route_count, r->method, sr->raw_path, true, &sr->match);
     if (rr == ROUTER_NO_PATH) {
         problem_send(r, ERR_NOT_FOUND, NULL);
         return;
@@ -243,6 +261,11 @@ static void request_dispatch(struct server_state *st, struct server_request *sr)
     if (!auth_ok(st, r)) {
         http_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
         problem_send(r, ERR_UNAUTHORIZED, NULL);
+        return;
+    }
+    struct err_detail why = {0};
+    if (!input_query_valid(r, &why)) {
+        problem_send(r, ERR_BAD_PARAM, &why);
         return;
     }
     if (r->body_too_large) {
@@ -295,7 +318,11 @@ static void stream_free(void *cls)
     free(c);
 }
 
-/* A buffer response, or for a stream a chunked one whose done callback runs exactly once. */
+/* A buffer response, or for a stream a chunked one whose done callback runs exactly once.
+ * libmicrohttpd sends no body for HEAD, but 0.9.75 still writes a chunked body's last chunk
+ * ("0\r\n\r\n") after the headers, which a keep-alive client would read as the next answer:
+ * a stream answering HEAD is therefore not chunked (HTTP/1.0 framing), which ends the
+ * response with its headers and closes the connection. */
 static struct MHD_Response *response_create(struct request *r)
 {
     if (!r->stream_fill)
@@ -306,8 +333,12 @@ static struct MHD_Response *response_create(struct request *r)
     r->stream_fill = NULL; /* from here the response owns the stream */
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, c, stream_free);
-    if (!resp)
+    if (!resp) {
         stream_free(c);
+        return NULL;
+    }
+    if (strcmp(r->method, "HEAD") == 0)
+        MHD_set_response_options(resp, MHD_RF_HTTP_VERSION_1_0_ONLY, MHD_RO_END);
     return resp;
 }
 
@@ -345,9 +376,22 @@ static bool declared_body_too_large(struct server_request *sr)
     return end != cl && (errno == ERANGE || n > HTTP_DRAIN_MAX);
 }
 
+/* What is refused from the head alone: header fields over HTTP_HEADER_BYTES_MAX (431), a
+ * declared body over HTTP_DRAIN_MAX (413). ERR_OK when the request goes on. */
+static enum err head_refusal(struct server_request *sr)
+{
+    if (input_header_bytes(&sr->r) > HTTP_HEADER_BYTES_MAX)
+        return ERR_HEADER_TOO_LARGE;
+    if (declared_body_too_large(sr)) {
+        sr->r.body_too_large = true;
+        return ERR_TOO_LARGE;
+    }
+    return ERR_OK;
+}
+
 /* Answers only on the last call: libmicrohttpd 0.9.75 closes keep-alive connections whose
- * response is queued on the first (headers-only) call. The one exception is a declared body
- * over HTTP_DRAIN_MAX, where closing is the point. */
+ * response is queued on the first (headers-only) call. The exceptions are refusals of the
+ * head itself (head_refusal), where closing is the point. */
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                       const char *method, const char *version,
                                       const char *upload_data, size_t *upload_data_size,
@@ -356,14 +400,16 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     (void)version;
     struct server_state *st = cls;
     struct server_request *sr = *req_cls;
-    if (!sr) {
-        *req_cls = sr = request_create(st, conn, url, method);
-        if (!declared_body_too_large(sr))
+    if (!sr) /* not reached: the URI callback sets it first; no request goes without one */
+        *req_cls = sr = request_create(st, url, conn);
+    if (!sr->started) {
+        request_start(st, sr, url, method);
+        enum err refusal = head_refusal(sr);
+        if (refusal == ERR_OK)
             return MHD_YES;
         /* Answer before reading a byte of the body: libmicrohttpd then closes the connection
          * instead of draining a body that may be gigabytes long. */
-        sr->r.body_too_large = true;
-        problem_send(&sr->r, ERR_TOO_LARGE, NULL);
+        problem_send(&sr->r, refusal, NULL);
         return request_queue(st, sr);
     }
     if (*upload_data_size > 0) {
@@ -394,8 +440,10 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **req
         log_request(sr->r.correlation_id, sr->r.method, route, sr->r.status, seconds * 1e3);
         metrics_observe_request(route, sr->r.method, sr->r.status, seconds);
     }
+    bool started = sr->started;
     request_free(sr);
-    atomic_fetch_sub(&st->in_flight, 1);
+    if (started)
+        atomic_fetch_sub(&st->in_flight, 1);
 }
 
 static void mhd_logger(void *cls, const char *fmt, va_list ap)
@@ -509,12 +557,15 @@ static struct MHD_Daemon *daemon_start(struct server_state *st)
         {MHD_OPTION_CONNECTION_TIMEOUT, o->connection_timeout_s > 0 ? o->connection_timeout_s : 30,
          NULL},
         {MHD_OPTION_CONNECTION_LIMIT, o->connection_limit > 0 ? o->connection_limit : 4096, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, HTTP_CONN_MEMORY, NULL},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)request_create, st},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)request_completed, st},
         {MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
+    size_t last = sizeof opts / sizeof opts[0] - 1;
     if (o->threads <= 1)
-        opts[5].option = MHD_OPTION_END;
+        opts[last - 1].option = MHD_OPTION_END;
     return MHD_start_daemon(flags, (uint16_t)o->port, NULL, NULL, access_handler, st,
                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 }

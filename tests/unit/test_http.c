@@ -47,8 +47,11 @@ static const struct router_case {
     {"GET", "/v1/streams/order-7/events", true, ROUTER_MATCH, 4, "order-7", NULL},
     {"GET", "/healthz", true, ROUTER_MATCH, 5, NULL, NULL},
     {"GET", "/v1/orders/x/pay", true, ROUTER_NO_METHOD, -1, NULL, "POST"},
-    {"DELETE", "/v1/orders", true, ROUTER_NO_METHOD, -1, NULL, "GET, POST"},
-    {"POST", "/healthz", true, ROUTER_NO_METHOD, -1, NULL, "GET"},
+    {"DELETE", "/v1/orders", true, ROUTER_NO_METHOD, -1, NULL, "GET, HEAD, POST"},
+    {"POST", "/healthz", true, ROUTER_NO_METHOD, -1, NULL, "GET, HEAD"},
+    {"HEAD", "/v1/orders/abc-1", true, ROUTER_MATCH, 2, "abc-1", NULL},
+    {"HEAD", "/healthz", true, ROUTER_MATCH, 5, NULL, NULL},
+    {"HEAD", "/v1/orders/x/pay", true, ROUTER_NO_METHOD, -1, NULL, "POST"},
     {"GET", "/v1/orders/", true, ROUTER_NO_PATH, -1, NULL, NULL},
     {"GET", "/v1/order", true, ROUTER_NO_PATH, -1, NULL, NULL},
     {"GET", "/v1/orders/x/y", true, ROUTER_NO_PATH, -1, NULL, NULL},
@@ -58,6 +61,12 @@ static const struct router_case {
     {"GET", "/v1/orders/%zz", true, ROUTER_NO_PATH, -1, NULL, NULL},
     {"GET", "/v1/orders/%4", true, ROUTER_NO_PATH, -1, NULL, NULL},
     {"GET", "/v1/orders/%00", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/orders/a%00b", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/orders/%FF", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/orders/%C3%A9t%C3%A9", true, ROUTER_MATCH, 2, "\xc3\xa9t\xc3\xa9", NULL},
+    {"GET", "/v1/streams/%ED%A0%80/events", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/orders/\xff", false, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"POST", "/v1/orders/%C0%AF/pay", true, ROUTER_NO_PATH, -1, NULL, NULL},
 };
 
 START_TEST(test_router_match)
@@ -83,6 +92,47 @@ START_TEST(test_router_match)
 }
 END_TEST
 
+/* ---------- text validity (UTF-8 without NUL) ---------- */
+
+static const struct text_case {
+    const char *bytes;
+    size_t len;
+    bool ok;
+} text_cases[] = {
+    {"", 0, true},
+    {"alice-1", 7, true},
+    {"\xc3\xa9", 2, true},         /* U+00E9 */
+    {"\xe2\x82\xac", 3, true},     /* U+20AC */
+    {"\xf0\x9f\x98\x80", 4, true}, /* U+1F600 */
+    {"\xf4\x8f\xbf\xbf", 4, true}, /* U+10FFFF, the last code point */
+    {"\xef\xbf\xbf", 3, true},     /* U+FFFF: a noncharacter, still valid UTF-8 */
+    {"a\0b", 3, false},            /* NUL inside */
+    {"\0", 1, false},
+    {"\xff", 1, false},
+    {"\xfe", 1, false},
+    {"\x80", 1, false},             /* a lone continuation byte */
+    {"\xc3", 1, false},             /* truncated */
+    {"\xe2\x82", 2, false},         /* truncated */
+    {"\xc0\xaf", 2, false},         /* overlong '/' */
+    {"\xc1\xbf", 2, false},         /* overlong */
+    {"\xe0\x80\xaf", 3, false},     /* overlong */
+    {"\xf0\x80\x80\xaf", 4, false}, /* overlong */
+    {"\xed\xa0\x80", 3, false},     /* U+D800, a surrogate */
+    {"\xed\xbf\xbf", 3, false},     /* U+DFFF */
+    {"\xf4\x90\x80\x80", 4, false}, /* U+110000 */
+    {"\xf5\x80\x80\x80", 4, false},
+    {"\xe2\x28\xa1", 3, false}, /* bad second byte */
+    {"\xe2\x82\x28", 3, false}, /* bad third byte */
+    {"\xc3\xa9\xff", 3, false},
+};
+
+START_TEST(test_text_valid)
+{
+    const struct text_case *c = &text_cases[_i];
+    ck_assert_msg(http_text_valid(c->bytes, c->len) == c->ok, "case %d: want %d", _i, c->ok);
+}
+END_TEST
+
 /* ---------- problem+json ---------- */
 
 static const struct problem_case {
@@ -98,6 +148,7 @@ static const struct problem_case {
     {ERR_TOO_LARGE, NULL, 0, 413, "payload-too-large"},
     {ERR_DB_DOWN, "say \"why\"\n", 0, 503, "db-unavailable"},
     {ERR_BAD_JSON, "byte \xff is not UTF-8", 0, 400, "malformed-json"},
+    {ERR_HEADER_TOO_LARGE, NULL, 0, 431, "header-too-large"},
 };
 
 static void problem_check_fields(json_t *errors, int count)
@@ -431,6 +482,7 @@ static Suite *http_suite(void)
     Suite *s = suite_create("http");
     TCase *t = tcase_create("units");
     tcase_add_loop_test(t, test_router_match, 0, N(router_cases));
+    tcase_add_loop_test(t, test_text_valid, 0, N(text_cases));
     tcase_add_loop_test(t, test_problem_render, 0, N(problem_cases));
     tcase_add_test(t, test_problem_send);
     tcase_add_test(t, test_metrics_text);

@@ -168,8 +168,28 @@ static const struct e2e_case {
      "/malformed-json"},
     {"GET /nope HTTP/1.1\r\n" H "\r\n", 404, "\r\nContent-Type: application/problem+json",
      "\"status\":404"},
-    {"DELETE /items/abc HTTP/1.1\r\n" H "\r\n", 405, "\r\nAllow: GET\r\n", "/method-not-allowed"},
-    {"POST /healthz HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", 405, "\r\nAllow: GET\r\n", NULL},
+    {"DELETE /items/abc HTTP/1.1\r\n" H "\r\n", 405, "\r\nAllow: GET, HEAD\r\n",
+     "/method-not-allowed"},
+    {"POST /healthz HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", 405, "\r\nAllow: GET, HEAD\r\n",
+     NULL},
+    {"PUT /items HTTP/1.1\r\n" H "Content-Length: 0\r\n\r\n", 405, "\r\nAllow: POST\r\n", NULL},
+    /* libmicrohttpd's decoded path ends at %00 ("/items/a"): routing the path as sent refuses it */
+    {"GET /items/a%00b HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 404, NULL, "/not-found"},
+    {"GET /items/%FF HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 404, NULL, "/not-found"},
+    {"GET /items/%C3%A9 HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 200, NULL,
+     "{\"id\":\"\xc3\xa9\"}"},
+    {"GET /items/abc?q=%00 HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 400,
+     "\r\nContent-Type: application/problem+json", "query parameter q must be UTF-8"},
+    {"GET /items/abc?x=1&q=a%00 HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 400, NULL,
+     "/bad-parameter"},
+    {"GET /items/abc?q=%FF HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 400, NULL,
+     "query parameter q must be UTF-8"},
+    {"GET /items/abc?%FF=1 HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 400, NULL,
+     "query parameter names must be UTF-8"},
+    {"GET /items/abc?%00=1 HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 400, NULL,
+     "/bad-parameter"},
+    {"GET /items/abc?q=%C3%A9&flag HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 200, NULL,
+     NULL},
     {"GET /silent HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n", 500, NULL, "/internal-error"},
 };
 
@@ -218,6 +238,73 @@ static void e2e_keep_alive(int port)
     const char *cid = strcasestr(resp.head, "\r\nX-Correlation-ID: ") + 20;
     ck_assert_int_eq((int)strcspn(cid, "\r"), 36); /* a generated UUID replaced the bad one */
     close(fd);
+}
+
+/* Reads one response head (up to the blank line) and nothing more; false if the peer closed. */
+static bool e2e_read_head(int fd, char *head, size_t cap)
+{
+    size_t got = 0;
+    while (got < 4 || memcmp(head + got - 4, "\r\n\r\n", 4) != 0) {
+        if (got + 1 >= cap || read(fd, head + got, 1) != 1)
+            return false;
+        got++;
+    }
+    head[got] = '\0';
+    return true;
+}
+
+/* HEAD is GET without the body: same status and Content-Length, and the connection stays
+ * usable (the next answer is not preceded by body bytes). */
+static void e2e_head(int port)
+{
+    const char *head = "HEAD /items/abc HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n";
+    const char *get = "GET /items/xyz HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n";
+    int fd = e2e_connect(port);
+    e2e_send(fd, head, strlen(head));
+    char text[4096];
+    ck_assert(e2e_read_head(fd, text, sizeof text));
+    ck_assert_msg(strncmp(text, "HTTP/1.1 200 ", 13) == 0, "%s", text);
+    ck_assert_msg(strcasestr(text, "\r\nContent-Length: 12\r\n"), "%s", text); /* {"id":"abc"} */
+    ck_assert_msg(strcasestr(text, "\r\nContent-Type: application/json\r\n"), "%s", text);
+    e2e_send(fd, get, strlen(get));
+    struct e2e_response resp;
+    ck_assert(e2e_read(fd, &resp));
+    ck_assert_int_eq(resp.status, 200);
+    ck_assert_str_eq(resp.body, "{\"id\":\"xyz\"}");
+    close(fd);
+}
+
+/* Header fields up to HTTP_HEADER_BYTES_MAX are served; past it, while the head still fits the
+ * connection's pool, the answer is a problem+json 431 (past the pool, libmicrohttpd's own). */
+static void e2e_header_limit(int port)
+{
+    static const struct {
+        size_t bytes;
+        int status;
+    } cases[] = {
+        {HTTP_HEADER_BYTES_MAX - 512, 200},
+        {HTTP_HEADER_BYTES_MAX + 1, 431},
+        {HTTP_CONN_MEMORY - 2048, 431},
+    };
+    for (int i = 0; i < N(cases); i++) {
+        size_t n = cases[i].bytes;
+        char *req = malloc(n + 256);
+        int len = snprintf(req, 256,
+                           "GET /items/abc HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n"
+                           "X-Big: ");
+        memset(req + len, 'a', n);
+        memcpy(req + len + n, "\r\n\r\n", 5);
+        struct e2e_response resp;
+        e2e_exchange(port, req, &resp);
+        free(req);
+        ck_assert_msg(resp.status == cases[i].status, "%zu header bytes: status %d", n,
+                      resp.status);
+        if (cases[i].status == 431) {
+            ck_assert_ptr_nonnull(
+                strcasestr(resp.head, "\r\nContent-Type: application/problem+json"));
+            ck_assert_ptr_nonnull(strstr(resp.body, "/header-too-large"));
+        }
+    }
 }
 
 /* Metrics are recorded when libmicrohttpd reports completion, just after the client has its
@@ -274,6 +361,8 @@ START_TEST(test_server_end_to_end)
     for (int i = 0; i < N(e2e_cases); i++)
         e2e_run_case(port, i);
     e2e_keep_alive(port);
+    e2e_head(port);
+    e2e_header_limit(port);
     e2e_metrics(port);
     /* A request in flight when SIGTERM arrives still gets its answer. */
     int fd = e2e_connect(port);
