@@ -31,7 +31,8 @@ class Scan:
             if name == "which" and _is_name(getattr(node.func, "value", None), "shutil"):
                 found += [(c, node.lineno) for c in self._literal(node.args[0], node, 0)]
             elif name in RUNNERS:
-                found += [(c, node.lineno) for c in self._argv0(node.args[0], node, 0)]
+                shell = _shell_call(node)
+                found += [(c, node.lineno) for c in self._argv0(node.args[0], node, 0, shell)]
         return [(c, line + self.offset) for c, line in found if c]
 
     def imports(self):
@@ -50,19 +51,20 @@ class Scan:
                     found.append((top, node.lineno + self.offset))
         return found
 
-    def _argv0(self, node, at, depth):
-        """Possible first words of an argv expression (literal lists, `a + b`, names)."""
+    def _argv0(self, node, at, depth, shell):
+        """Possible first words of an argv expression (literal lists, `a + b`, names), or of
+        a command line string when the call runs a shell."""
         if depth > 4:
             return []
         if isinstance(node, (ast.List, ast.Tuple)):
             return self._word(node.elts[0], at, depth) if node.elts else []
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return self._argv0(node.left, at, depth + 1)
+            return self._argv0(node.left, at, depth + 1, shell)
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value.split()[:1]
+            return node.value.split()[:1] if shell else []
         if isinstance(node, ast.Name):
             return [c for v in self._values(node.id, at)
-                    for c in self._argv0(v, at, depth + 1)]
+                    for c in self._argv0(v, at, depth + 1, shell)]
         return []
 
     def _word(self, node, at, depth):
@@ -114,6 +116,16 @@ def _func_name(func):
     if isinstance(func, ast.Name):
         return func.id
     return None
+
+
+def _shell_call(call):
+    """subprocess.*(..., shell=True) or subprocess.getoutput: a string is a command line (a
+    string given to any other run(), e.g. a SQL session's, is not)."""
+    if _func_name(call.func) in ("getoutput", "getstatusoutput"):
+        return True
+    return _is_name(getattr(call.func, "value", None), "subprocess") and any(
+        k.arg == "shell" and isinstance(k.value, ast.Constant) and k.value.value is True
+        for k in call.keywords)
 
 
 def _is_name(node, name):

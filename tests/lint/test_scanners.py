@@ -47,6 +47,7 @@ def f(bindir):
     g = ["d4"]
     run(g + [1])
     sorted(["notme"])
+    session.run("SELECT 1", timeout=15)
 """
 
 
