@@ -288,7 +288,7 @@ static void take_ring_locked(struct live_sub *s)
     out_frames(s, batch, n, false, LIVE_TAKE_MAX);
 }
 
-/* Behind the ring: one page from the database on this worker thread's connection. */
+/* Behind the ring: one page from the database, on a pooled connection borrowed for it. */
 static bool catch_up(struct live_sub *s, int64_t upto)
 {
     struct frame *frames;

@@ -9,6 +9,7 @@
 #include "rebuild.h"
 #include "routes.h"
 #include "verify.h"
+#include "waits.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,13 +31,23 @@ static void usage(FILE *out)
             "Tails the event log into read tables and serves them over HTTP.\n"
             "Environment: DATABASE_URL (required), PORT (default 8082), BIND_ADDRESS,\n"
             "WORKER_THREADS, LOG_LEVEL, LOG_FORMAT, SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S,\n"
-            "CONNECTION_LIMIT, API_TOKENS, READ_TOKENS, LIVE_HEARTBEAT_MS, LIVE_RING_EVENTS.\n");
+            "CONNECTION_LIMIT, API_TOKENS, READ_TOKENS, LIVE_HEARTBEAT_MS, LIVE_RING_EVENTS,\n"
+            "DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_LOCK_TIMEOUT_MS.\n");
 }
 
 static void query_metrics(void *buf)
 {
     projector_metrics(buf);
     live_metrics(buf);
+    reads_metrics(buf);
+    waits_metrics(buf);
+}
+
+/* At SIGTERM: open streams end and parked reads answer, so neither holds up the drain. */
+static void query_drain(void)
+{
+    waits_drain();
+    live_drain();
 }
 
 /* An optional integer variable in [min, max] (min >= 0); -1 when the value is bad. */
@@ -78,11 +89,17 @@ static int serve(void)
         fprintf(stderr, "query-service: bad LOG_LEVEL or LOG_FORMAT\n");
         return 2;
     }
-    reads_init(cfg.database_url);
-    verify_init(cfg.database_url);
+    struct db_settings db;
+    if (!db_settings_load(&db, err, sizeof err)) {
+        fprintf(stderr, "query-service: %s\n", err);
+        return 2;
+    }
+    reads_init(cfg.database_url, &db);
+    verify_init(reads_pool());
     metrics_set_extra(query_metrics);
-    if (!projector_start(cfg.database_url)) {
-        log_msg(LOG_ERROR, "cannot start the projector thread");
+    if (!projector_start(cfg.database_url) || !waits_start()) {
+        log_msg(LOG_ERROR, "cannot start the projector or waker thread");
+        projector_stop();
         return 1;
     }
     /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both. */
@@ -92,6 +109,7 @@ static int serve(void)
         log_msg(LOG_ERROR, heartbeat_ms < 0 ? "LIVE_HEARTBEAT_MS must be between 1 and 3600000"
                            : ring < 0       ? "LIVE_RING_EVENTS must be between 1 and 4096"
                                             : "cannot start the live feed thread");
+        waits_stop();
         projector_stop();
         return heartbeat_ms < 0 || ring < 0 ? 2 : 1;
     }
@@ -110,9 +128,13 @@ static int serve(void)
         .connection_limit = cfg.connection_limit,
         .api_tokens = cfg.api_tokens,
         .read_tokens = cfg.read_tokens,
-        .on_drain = live_drain,
+        .on_drain = query_drain,
     };
+    log_msg(LOG_INFO,
+            "query-service: %d database connections at most (%d pooled + the projector's)",
+            db.pool_size + 1, db.pool_size);
     enum err rc = server_run(&o);
+    waits_stop();
     live_stop();
     projector_stop();
     reads_close_all();

@@ -18,70 +18,6 @@ void readmodel_db_config(struct db_config *cfg, const char *database_url, const 
     *cfg = (struct db_config){database_url, app_name, options, statements, ST__COUNT};
 }
 
-const char *readmodel_stmt_name(enum stmt id)
-{
-    return statements[id].name;
-}
-
-static bool prepare_all(PGconn *c, char *err, size_t err_len)
-{
-    for (int i = 0; i < ST__COUNT; i++) {
-        PGresult *res =
-            PQprepare(c, statements[i].name, statements[i].sql, statements[i].nparams, NULL);
-        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ok)
-            snprintf(err, err_len, "prepare %s: %s", statements[i].name, PQerrorMessage(c));
-        PQclear(res);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
-PGconn *readmodel_connect(const char *database_url, char *err, size_t err_len)
-{
-    /* Later keywords win: the URL may set connect_timeout, but not our application_name. */
-    const char *keys[] = {"connect_timeout", "dbname", "application_name", NULL};
-    const char *vals[] = {"5", database_url, "orderly-query", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, err_len, "%s", PQerrorMessage(c));
-        PQfinish(c);
-        return NULL;
-    }
-    if (!prepare_all(c, err, err_len)) {
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
-PGresult *readmodel_exec(PGconn *c, enum stmt id, const char *const *params)
-{
-    return PQexecPrepared(c, statements[id].name, statements[id].nparams, params, NULL, NULL, 0);
-}
-
-bool readmodel_ok(PGconn *c, enum stmt id, const PGresult *res)
-{
-    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
-        return true;
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    log_msg(LOG_ERROR, "statement %s failed (sqlstate %s): %s", statements[id].name,
-            state ? state : "none", PQerrorMessage(c));
-    return false;
-}
-
-bool readmodel_command(PGconn *c, const char *sql)
-{
-    PGresult *res = PQexec(c, sql);
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        log_msg(LOG_ERROR, "%s failed: %s", sql, PQerrorMessage(c));
-    PQclear(res);
-    return ok;
-}
-
 int64_t readmodel_int(const PGresult *res, int row, int col)
 {
     return event_row_int(res, row, col);
@@ -154,9 +90,4 @@ void readmodel_account_row(const PGresult *res, int row, struct account_state *s
     s->updated_at_ms = readmodel_int(res, row, 7);
     s->version = readmodel_int(res, row, 8);
     *position = readmodel_int(res, row, 9);
-}
-
-enum err readmodel_event_row(const PGresult *res, int row, struct event *e, struct err_detail *why)
-{
-    return event_row_decode(res, row, e, why);
 }

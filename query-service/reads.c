@@ -1,5 +1,5 @@
-/* Read queries for the HTTP handlers: one connection per worker thread (opened lazily, reopened
- * when broken), every statement prepared, every row turned into the contract's JSON here. */
+/* Read queries for the HTTP handlers: each statement on a connection borrowed from the query
+ * pool (store/db.h), every row turned into the contract's JSON here. */
 #include "reads.h"
 
 #include "codec/codec.h"
@@ -12,110 +12,52 @@
 #include "timefmt.h"
 #include "xalloc.h"
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *db_url;
-static __thread PGconn *tl_conn;
+static struct db_config config;
+static struct db_pool *pool;
 
-/* Every open worker connection, so that reads_close_all can close them at exit. */
-static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
-static PGconn **registry;
-static size_t registry_len;
-
-void reads_init(const char *database_url)
+void reads_init(const char *database_url, const struct db_settings *s)
 {
-    db_url = database_url;
-}
-
-static void registry_remove(PGconn *c)
-{
-    pthread_mutex_lock(&registry_mu);
-    for (size_t i = 0; i < registry_len; i++)
-        if (registry[i] == c)
-            registry[i] = registry[--registry_len];
-    pthread_mutex_unlock(&registry_mu);
+    /* lock_timeout: a read stuck behind a lock (a rebuild's swap, an operator's LOCK) gives its
+     * pooled connection back after at most this long, as a 503, and is retried once first. */
+    static char options[48];
+    snprintf(options, sizeof options, "-c lock_timeout=%dms", s->lock_timeout_ms);
+    readmodel_db_config(&config, database_url, "orderly-query", options);
+    pool = db_pool_new(&config, s->pool_size, s->pool_wait_ms);
 }
 
 void reads_close_all(void)
 {
-    pthread_mutex_lock(&registry_mu);
-    for (size_t i = 0; i < registry_len; i++)
-        PQfinish(registry[i]);
-    free(registry);
-    registry = NULL;
-    registry_len = 0;
-    pthread_mutex_unlock(&registry_mu);
+    db_pool_free(pool);
+    pool = NULL;
 }
 
-static void drop_conn(void)
+struct db_pool *reads_pool(void)
 {
-    registry_remove(tl_conn);
-    PQfinish(tl_conn);
-    tl_conn = NULL;
+    return pool;
 }
 
-static PGconn *conn_get(void)
+void reads_metrics(void *buf)
 {
-    if (tl_conn && PQstatus(tl_conn) == CONNECTION_OK)
-        return tl_conn;
-    if (tl_conn)
-        drop_conn();
-    char err[512];
-    tl_conn = readmodel_connect(db_url, err, sizeof err);
-    if (!tl_conn) {
-        log_msg(LOG_WARN, "query: cannot connect: %s", err);
-        return NULL;
-    }
-    pthread_mutex_lock(&registry_mu);
-    registry = xrealloc(registry, (registry_len + 1) * sizeof *registry);
-    registry[registry_len++] = tl_conn;
-    pthread_mutex_unlock(&registry_mu);
-    return tl_conn;
+    db_pool_metrics(pool, buf);
 }
 
-/* SQLSTATE class 22 (data exception: a date out of range, bytes that are not UTF-8) means the
- * database refused a value the client sent: a bad request, logged as a warning, not a fault. */
-static bool refused_value(enum stmt st, const PGresult *res)
-{
-    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-    if (!state || strncmp(state, "22", 2) != 0)
-        return false;
-    log_msg(LOG_WARN, "statement %s refused a parameter (sqlstate %s)", readmodel_stmt_name(st),
-            state);
-    return true;
-}
-
-/* Returns tuples or NULL with *e set. A broken connection (the database restarted) is
- * reopened and the statement retried once, so only a database that stays down answers 503. */
+/* Returns tuples or NULL with *e set: one statement on a borrowed connection, under the read-
+ * retry policy (a lost connection, a deadlock or a lock timeout is retried once; SQLSTATE class
+ * 22, a value the client sent that the database refuses, is ERR_BAD_PARAM; see store/db.h). */
 static PGresult *run(enum stmt st, const char *const *params, enum err *e)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        PGconn *c = conn_get();
-        if (!c)
-            break;
-        PGresult *res = readmodel_exec(c, st, params);
-        if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
-            return res;
-        if (refused_value(st, res)) {
-            PQclear(res);
-            *e = ERR_BAD_PARAM;
-            return NULL;
-        }
-        (void)readmodel_ok(c, st, res);
-        PQclear(res);
-        if (PQstatus(c) == CONNECTION_OK) {
-            metrics_count_db_error();
-            *e = ERR_INTERNAL;
-            return NULL;
-        }
-        drop_conn();
-    }
-    metrics_count_db_error();
-    *e = ERR_DB_DOWN;
-    return NULL;
+    struct db_conn *c;
+    PGresult *res = NULL;
+    *e = db_pool_get(pool, &c, NULL);
+    if (*e != ERR_OK)
+        return NULL;
+    *e = db_read(c, st, params, &res);
+    db_pool_put(pool, c);
+    return res;
 }
 
 enum err reads_ping(void)
@@ -238,7 +180,7 @@ static enum err fold_rows(bool order, const PGresult *res, json_t **out)
                 e = ERR_CONFLICT;
             continue;
         }
-        e = readmodel_event_row(res, i, ev, &why);
+        e = event_row_decode(res, i, ev, &why);
         if (e == ERR_OK && order)
             order_evolve(os, ev);
         else if (e == ERR_OK)

@@ -1,20 +1,27 @@
-/* Read queries for the HTTP handlers over one lazily opened connection per worker thread; each
+/* Read queries for the HTTP handlers over the query pool's connections (store/db.h); each
  * answer comes back as the contract's JSON, so handlers never see libpq. */
 #ifndef QUERY_READS_H
 #define QUERY_READS_H
 
 #include "err.h"
+#include "store/db.h"
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-/* database_url must outlive reads_close_all. */
-void reads_init(const char *database_url);
-/* Closes every worker connection; call after the server stopped. */
+/* Creates the pool every read borrows from; database_url must outlive reads_close_all. */
+void reads_init(const char *database_url, const struct db_settings *s);
+/* Closes the pool's connections; call after the server stopped. */
 void reads_close_all(void);
+/* The pool, for other readers of the service (verify). */
+struct db_pool *reads_pool(void);
+/* metrics_set_extra piece: the pool's orderly_db_pool_* series. */
+void reads_metrics(void *buf);
 
 /* Every function below returns ERR_OK and a new reference in *out, ERR_NOT_FOUND,
- * ERR_DB_DOWN when the database cannot be reached, or ERR_INTERNAL / ERR_BAD_EVENT. */
+ * ERR_DB_DOWN when the database cannot be reached (or no pooled connection came free, or a
+ * lock or deadlock outlasted the retry), ERR_BAD_PARAM for a value the database refuses, or
+ * ERR_INTERNAL / ERR_BAD_EVENT. */
 enum err reads_ping(void);
 
 /* The current view of an order or account from the read tables. */

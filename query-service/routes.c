@@ -9,6 +9,7 @@
 #include "reads.h"
 #include "timefmt.h"
 #include "verify.h"
+#include "waits.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +43,11 @@ static void bad_param(struct request *r, const char *detail)
     problem_send(r, ERR_BAD_PARAM, &why);
 }
 
+/* Every 503 here (database unavailable, not ready) is worth a retry soon. */
 static void fail(struct request *r, enum err e)
 {
+    if (err_status(e) == 503)
+        http_add_header(r, "Retry-After", "1");
     problem_send(r, e, NULL);
 }
 
@@ -54,8 +58,10 @@ static void set_position_header(struct request *r, int64_t position)
     http_add_header(r, "X-Projection-Position", v);
 }
 
-/* Read-your-writes for every GET: waits (on the projector's condition variable) until the
- * read tables hold min_position. Returns false when it has answered (400 or 503) itself. */
+/* Read-your-writes for every GET: a min_position the read tables do not hold yet parks the
+ * request (waits.h: no thread, no database connection) until they do or wait_ms passed; the
+ * handler then runs again from the start, and the deadline set on its first run still holds.
+ * Returns false when it has answered (400 or 503) or parked. */
 static bool prelude(struct request *r, int64_t *position)
 {
     int64_t min = 0, wait_ms = WAIT_DEFAULT_MS;
@@ -67,7 +73,14 @@ static bool prelude(struct request *r, int64_t *position)
     if (!query_int(r, "min_position", 0, INT64_MAX, &min) ||
         !query_int(r, "wait_ms", 0, WAIT_MAX_MS, &wait_ms))
         return false;
-    bool reached = projector_wait(min, min > 0 ? (int)wait_ms : 0, position);
+    bool reached = projector_wait(min, 0, position);
+    if (!reached && wait_ms > 0) {
+        if (!r->park_deadline_ms)
+            r->park_deadline_ms = waits_now_ms() + wait_ms;
+        if (waits_park(r, min, r->park_deadline_ms))
+            return false;
+        reached = projector_wait(min, 0, position); /* not parked: it may have arrived */
+    }
     set_position_header(r, *position);
     if (reached)
         return true;
@@ -306,10 +319,9 @@ static void handle_readyz(struct request *r)
     if (p.status != PROJECTOR_LEADER && p.status != PROJECTOR_STANDBY) {
         err_set(&why, ERR_NOT_READY, "projector is %s%s%s", projector_status_name(p.status),
                 p.error[0] ? ": " : "", p.error);
-        {
-            problem_send(r, ERR_NOT_READY, &why);
-            return;
-        }
+        http_add_header(r, "Retry-After", "1");
+        problem_send(r, ERR_NOT_READY, &why);
+        return;
     }
     http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
 }

@@ -12,19 +12,22 @@
 #define VERIFY_EXIT_CONFIG 2
 #define VERIFY_EXIT_DB     3
 
-static struct db_config config;
+static struct db_pool *pool;
 
-void verify_init(const char *database_url)
+void verify_init(struct db_pool *p)
 {
-    readmodel_db_config(&config, database_url, "orderly-query-verify", NULL);
+    pool = p;
 }
 
 enum err verify_stream(const char *stream_id, json_t **out)
 {
-    struct db_conn *c = db_conn_new(&config, DB_LAZY);
+    struct db_conn *c;
+    enum err e = db_pool_get(pool, &c, NULL);
+    if (e != ERR_OK)
+        return e;
     const char *params[] = {stream_id};
     PGresult *res;
-    enum err e = db_read(c, ST_VERIFY_STREAM, params, &res);
+    e = db_read(c, ST_VERIFY_STREAM, params, &res);
     if (e != ERR_OK)
         goto out;
     int64_t checked = readmodel_int(res, 0, 0);
@@ -37,7 +40,7 @@ enum err verify_stream(const char *stream_id, json_t **out)
                          ok ? json_null() : json_integer(readmodel_int(res, 0, 1)));
     PQclear(res);
 out:
-    db_conn_free(c);
+    db_pool_put(pool, c);
     return e;
 }
 
@@ -76,7 +79,8 @@ int verify_main(void)
         fprintf(stderr, "query-service verify: bad LOG_LEVEL or LOG_FORMAT\n");
         return VERIFY_EXIT_CONFIG;
     }
-    verify_init(cfg.database_url);
+    struct db_config config;
+    readmodel_db_config(&config, cfg.database_url, "orderly-query-verify", NULL);
     struct db_conn *c = db_conn_new(&config, DB_LAZY);
     PGresult *res;
     enum err e = db_read(c, ST_VERIFY_ALL, NULL, &res);

@@ -4,10 +4,11 @@
 #define QUERY_VERIFY_H
 
 #include "err.h"
+#include "store/db.h"
 #include <jansson.h>
 
-/* database_url must outlive every verify_stream call. */
-void verify_init(const char *database_url);
+/* The pool verify_stream borrows from (reads_pool). */
+void verify_init(struct db_pool *pool);
 
 /* {stream_id, ok, checked, first_broken_position} as a new reference in *out, ERR_NOT_FOUND for
  * a stream without events, ERR_DB_DOWN when the database cannot be reached, else ERR_INTERNAL. */

@@ -110,8 +110,9 @@ static char *sql_string(const char *json)
         out = next;
     }
     out = replace(out, " || ''", "", -1);
-    if (strncmp(out, "'' || ", 6) == 0)
-        memmove(out, out + 6, strlen(out + 6) + 1);
+    size_t n = strlen(out);
+    if (n >= 6 && memcmp(out, "'' || ", 6) == 0)
+        memmove(out, out + 6, n - 5);
     return out;
 }
 

@@ -78,6 +78,10 @@ struct request {
     http_stream_fill_fn stream_fill;
     http_stream_done_fn stream_done;
     void *stream_cls;
+    /* set by http_park; park_deadline_ms is the handler's own value (0 until it sets one), kept
+     * across the runs of a parked handler */
+    bool parked;
+    int64_t park_deadline_ms;
 };
 
 /* Request accessors; returned strings are borrowed from libmicrohttpd or the request and live
@@ -105,6 +109,13 @@ void http_stream_pause(struct http_stream *s);
  * again soon on the connection's worker thread. */
 void http_stream_resume(struct http_stream *s);
 
+/* Only from a handler, which then returns without answering: the request's connection leaves
+ * the event loop (no thread, no polling, no timeout) and the handler runs again from the start
+ * after http_unpark. Every parked request must be unparked before the server stops (on_drain). */
+void http_park(struct request *r);
+/* Any thread, exactly once per http_park. */
+void http_unpark(struct request *r);
+
 /* Renders a problem+json body (RFC 9457) for e and why (may be NULL); the caller frees it. */
 char *problem_render(enum err e, const struct err_detail *why, size_t *len_out);
 /* Sends a problem+json response with e's status. The only place that writes error bodies. */
@@ -127,8 +138,8 @@ struct server_options {
                                * (paused streams must be resumed before the daemon stops) */
 };
 
-/* Worker threads are libmicrohttpd's pool threads: a service keeps one database connection per
- * worker in a thread-local, opened lazily by its handlers.
+/* Worker threads are libmicrohttpd's pool threads; handlers borrow database connections from
+ * their service's pool (store/db.h) only while their statements run.
  *
  * Before calling a handler the server answers by itself: 404/405 for unmatched routes (a path
  * segment that is not UTF-8 or holds %00 names nothing: 404), 431 for header fields over

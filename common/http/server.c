@@ -239,6 +239,15 @@ static void body_append(struct server_request *sr, const char *data, size_t size
     r->body[r->body_len] = '\0';
 }
 
+static void handler_run(struct request *r)
+{
+    r->route->handler(r);
+    if (!r->parked && (r->status < 100 || r->status > 599)) {
+        log_msg(LOG_ERROR, "handler for %s %s set no response", r->method, r->route->pattern);
+        problem_send(r, ERR_INTERNAL, NULL);
+    }
+}
+
 /* Runs everything the server answers by itself, then the handler. */
 static void request_dispatch(struct server_state *st, struct server_request *sr)
 {
@@ -284,11 +293,7 @@ static void request_dispatch(struct server_state *st, struct server_request *sr)
         problem_send(r, ERR_NOT_READY, NULL);
         return;
     }
-    r->route->handler(r);
-    if (r->status < 100 || r->status > 599) {
-        log_msg(LOG_ERROR, "handler for %s %s set no response", r->method, r->route->pattern);
-        problem_send(r, ERR_INTERNAL, NULL);
-    }
+    handler_run(r);
 }
 
 /* What a streaming response's callbacks need; owned by the MHD response, freed with it. */
@@ -420,8 +425,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     }
     if (sr->responded)
         return MHD_YES;
-    request_dispatch(st, sr);
-    return request_queue(st, sr);
+    if (sr->r.parked) { /* resumed by http_unpark: the checks are done, the handler runs again */
+        sr->r.parked = false;
+        handler_run(&sr->r);
+    } else {
+        request_dispatch(st, sr);
+    }
+    /* Parked: suspended with no answer yet; libmicrohttpd calls again once resumed. */
+    return sr->r.parked ? MHD_YES : request_queue(st, sr);
 }
 
 static void request_completed(void *cls, struct MHD_Connection *conn, void **req_cls,

@@ -98,6 +98,9 @@ class Session:
         """Sends sql and waits for its marker line; returns the lines before it, or None when the
         session died (e.g. it could not connect)."""
         marker = "done-%d" % id(sql)
+        sql = sql.strip()
+        if not sql.endswith(";"):
+            sql += ";"
         try:
             self.proc.stdin.write("%s\nSELECT '%s';\n" % (sql, marker))
             self.proc.stdin.flush()
@@ -130,7 +133,12 @@ class Session:
         self.proc.stderr.close()
 
     def error(self):
-        return self.proc.stderr.read() if self.proc.poll() is not None else ""
+        """What a session that ended printed on stderr (its exit is waited for)."""
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            return ""
+        return self.proc.stderr.read()
 
 
 def fill_connections(pc, role="holder", limit=400):
