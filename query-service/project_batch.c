@@ -317,6 +317,14 @@ static json_t *account_record(const char *id, const struct account_slot *a)
                      (json_int_t)a->s.version, "opened_position", (json_int_t)a->opened_position);
 }
 
+/* The row's document (codec/view_codec.c) goes in the same statement as its indexed columns. */
+static json_t *with_doc(json_t *record, char *doc)
+{
+    json_object_set_new(record, "doc", json_string(doc));
+    free(doc);
+    return record;
+}
+
 /* Events of a stream whose creating event never came cannot make a row; they are logged. */
 static json_t *aggregate_records(const struct batch *b, bool orders)
 {
@@ -332,8 +340,10 @@ static json_t *aggregate_records(const struct batch *b, bool orders)
                     orders ? "order" : "account", m->keys[i]);
             continue;
         }
-        json_array_append_new(arr, orders ? order_record(m->keys[i], &b->order[i])
-                                          : account_record(m->keys[i], &b->account[i]));
+        json_array_append_new(arr, orders ? with_doc(order_record(m->keys[i], &b->order[i]),
+                                                     order_view_doc(&b->order[i].s))
+                                          : with_doc(account_record(m->keys[i], &b->account[i]),
+                                                     account_view_doc(&b->account[i].s)));
     }
     return arr;
 }

@@ -82,35 +82,21 @@ static json_t *int_json(const PGresult *res, int row, int col)
     return json_integer(readmodel_int(res, row, col));
 }
 
-/* The view of row `row` (SQL_ORDER_COLS or SQL_ACCOUNT_COLS); *position is its keyset. */
-static json_t *view_of_row(bool order, const PGresult *res, int row, int64_t *position)
-{
-    json_t *view;
-    if (order) {
-        struct order_state *s = xmalloc(sizeof *s);
-        readmodel_order_row(res, row, s, position);
-        view = order_view_json(s);
-        free(s);
-    } else {
-        struct account_state a;
-        readmodel_account_row(res, row, &a, position);
-        view = account_view_json(&a);
-    }
-    return view;
-}
-
-enum err reads_aggregate(bool order, const char *id, json_t **out)
+enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version)
 {
     enum err e = ERR_OK;
     const char *params[] = {id};
     PGresult *res = run(order ? ST_ORDER_GET : ST_ACCOUNT_GET, params, &e);
     if (!res)
         return e;
-    int64_t position;
-    if (PQntuples(res) == 1)
-        *out = view_of_row(order, res, 0, &position);
-    else
+    if (PQntuples(res) == 1) {
+        *len = (size_t)PQgetlength(res, 0, 0);
+        *doc = xmalloc(*len + 1);
+        memcpy(*doc, PQgetvalue(res, 0, 0), *len + 1);
+        *version = readmodel_int(res, 0, 1);
+    } else {
         e = ERR_NOT_FOUND;
+    }
     PQclear(res);
     return e;
 }
@@ -236,8 +222,29 @@ static enum stmt list_stmt(bool order, const char *f1, const char *f2)
     return f2 ? ST_ORDERS_STATUS : ST_ORDERS_ALL;
 }
 
+/* "[doc,doc,...]" of the first n rows' documents (column 0), in one allocation. */
+static char *join_docs(const PGresult *res, int n, size_t *len)
+{
+    size_t total = 2;
+    for (int i = 0; i < n; i++)
+        total += (size_t)PQgetlength(res, i, 0) + 1;
+    char *out = xmalloc(total + 1), *p = out;
+    *p++ = '[';
+    for (int i = 0; i < n; i++) {
+        size_t l = (size_t)PQgetlength(res, i, 0);
+        if (i > 0)
+            *p++ = ',';
+        memcpy(p, PQgetvalue(res, i, 0), l);
+        p += l;
+    }
+    *p++ = ']';
+    *p = '\0';
+    *len = (size_t)(p - out);
+    return out;
+}
+
 enum err reads_list(bool order, const char *filter1, const char *filter2, int64_t before, int limit,
-                    json_t **out, int64_t *next)
+                    char **items, size_t *len, int64_t *next)
 {
     char b[24], l[24];
     snprintf(b, sizeof b, "%" PRId64, before);
@@ -247,14 +254,10 @@ enum err reads_list(bool order, const char *filter1, const char *filter2, int64_
     PGresult *res = run(list_stmt(order, filter1, filter2), params, &e);
     if (!res)
         return e;
-    json_t *items = json_array();
-    int64_t position = 0;
-    int n = PQntuples(res);
-    for (int i = 0; i < n && i < limit; i++)
-        json_array_append_new(items, view_of_row(order, res, i, &position));
-    *next = n > limit ? position : 0;
+    int n = PQntuples(res) > limit ? limit : PQntuples(res);
+    *items = join_docs(res, n, len);
+    *next = PQntuples(res) > limit ? readmodel_int(res, n - 1, 1) : 0;
     PQclear(res);
-    *out = json_pack("{s:o}", "items", items);
     return ERR_OK;
 }
 

@@ -7,6 +7,7 @@
 #include "store/db.h"
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Creates the pool every read borrows from; database_url must outlive reads_close_all. */
@@ -24,17 +25,19 @@ void reads_metrics(void *buf);
  * ERR_INTERNAL / ERR_BAD_EVENT. */
 enum err reads_ping(void);
 
-/* The current view of an order or account from the read tables. */
-enum err reads_aggregate(bool order, const char *id, json_t **out);
+/* The current view of an order or account: its stored document (*doc, *len bytes, NUL-ended;
+ * free() it) and version, from one indexed lookup. */
+enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version);
 /* The view rebuilt from the stream: events recorded at or before bound (epoch ms, when
  * by_version is false) or with stream_version <= bound. */
 enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t bound,
                             json_t **out);
 
-/* {items:[views]} newest first with keyset < before; *next is the position to continue below
- * (0 on the last page). filter2 is the order status (orders only); filters may be NULL. */
+/* The JSON array text of the documents newest first with keyset < before (*items, *len bytes;
+ * free() it); *next is the position to continue below (0 on the last page). filter2 is the
+ * order status (orders only); filters may be NULL. */
 enum err reads_list(bool order, const char *filter1, const char *filter2, int64_t before, int limit,
-                    json_t **out, int64_t *next);
+                    char **items, size_t *len, int64_t *next);
 
 enum err reads_customer(const char *id, json_t **out);
 /* from and to are validated YYYY-MM-DD dates. */

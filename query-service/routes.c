@@ -10,6 +10,7 @@
 #include "timefmt.h"
 #include "verify.h"
 #include "waits.h"
+#include "xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,24 @@ static bool parse_as_of(const char *s, int64_t *ms)
     return timefmt_parse(buf, ms);
 }
 
+/* The stored document as is: one lookup, one copy; the ETag is the quoted stream version, as
+ * the command side's. */
+static void answer_document(struct request *r, bool order, const char *id)
+{
+    char *doc = NULL, etag[32];
+    size_t len = 0;
+    int64_t version = 0;
+    enum err e = reads_document(order, id, &doc, &len, &version);
+    if (e == ERR_OK) {
+        snprintf(etag, sizeof etag, "\"%" PRId64 "\"", version);
+        http_add_header(r, "ETag", etag);
+        http_respond_raw(r, 200, "application/json", doc, len);
+    } else {
+        answer(r, e, NULL);
+    }
+    free(doc);
+}
+
 static void get_aggregate(struct request *r, bool order)
 {
     int64_t position, bound;
@@ -136,12 +155,14 @@ static void get_aggregate(struct request *r, bool order)
         bad_param(r, "version must be an integer between 1 and 9223372036854775807");
         return;
     }
+    if (id && id_is_valid(id) && !as_of && !version) {
+        answer_document(r, order, id);
+        return;
+    }
     if (!id || !id_is_valid(id))
         e = ERR_NOT_FOUND;
-    else if (as_of || version)
-        e = reads_aggregate_at(order, id, version != NULL, bound, &body);
     else
-        e = reads_aggregate(order, id, &body);
+        e = reads_aggregate_at(order, id, version != NULL, bound, &body);
     answer(r, e, body);
 }
 
@@ -194,14 +215,23 @@ static void list(struct request *r, bool order)
         bad_param(r, "status must be one of placed, paid, shipped, cancelled");
         return;
     }
-    json_t *body = NULL;
-    enum err e = reads_list(order, f1, f2, before, (int)limit, &body, &next);
-    if (e == ERR_OK) {
-        char cursor[32];
-        snprintf(cursor, sizeof cursor, "%c%" PRId64, CURSOR_PREFIX, next);
-        json_object_set_new(body, "next_cursor", next ? json_string(cursor) : json_null());
+    char *items = NULL;
+    size_t len = 0;
+    enum err e = reads_list(order, f1, f2, before, (int)limit, &items, &len, &next);
+    if (e != ERR_OK) {
+        answer(r, e, NULL);
+        return;
     }
-    answer(r, e, body);
+    /* The bytes jansson wrote for {"items":[...],"next_cursor":...} before lists were documents. */
+    char cursor[40] = "null";
+    if (next)
+        snprintf(cursor, sizeof cursor, "\"%c%" PRId64 "\"", CURSOR_PREFIX, next);
+    size_t cap = len + sizeof cursor + 32;
+    char *body = xmalloc(cap);
+    int n = snprintf(body, cap, "{\"items\":%s,\"next_cursor\":%s}", items, cursor);
+    http_respond_raw(r, 200, "application/json", body, (size_t)n);
+    free(body);
+    free(items);
 }
 
 static void handle_orders(struct request *r)

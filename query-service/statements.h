@@ -23,11 +23,11 @@
     "r(order_id text, customer_id text, status text, currency text, items jsonb, "                 \
     "total_cents bigint, paid_cents bigint, refunded_cents bigint, account_id text, "              \
     "carrier text, tracking_number text, cancel_reason text, placed_ms bigint, "                   \
-    "updated_ms bigint, version bigint, placed_position bigint)"
+    "updated_ms bigint, version bigint, placed_position bigint, doc text)"
 #define SQL_ACCOUNT_RECORD                                                                         \
     "r(account_id text, owner text, currency text, balance_cents bigint, "                         \
     "overdraft_limit_cents bigint, status text, opened_ms bigint, updated_ms bigint, "             \
-    "version bigint, opened_position bigint)"
+    "version bigint, opened_position bigint, doc text)"
 
 /* X(id, nparams, sql) */
 #define STATEMENT_TABLE(X)                                                                         \
@@ -56,11 +56,11 @@
     X(ST_PROJ_ORDERS_SAVE, 1,                                                                      \
       "INSERT INTO rm_orders (order_id, customer_id, status, currency, items, total_cents, "       \
       "paid_cents, refunded_cents, account_id, carrier, tracking_number, cancel_reason, "          \
-      "placed_at, updated_at, version, placed_position) "                                          \
+      "placed_at, updated_at, version, placed_position, doc) "                                     \
       "SELECT r.order_id, r.customer_id, r.status, r.currency, r.items, r.total_cents, "           \
       "r.paid_cents, r.refunded_cents, nullif(r.account_id, ''), nullif(r.carrier, ''), "          \
       "nullif(r.tracking_number, ''), nullif(r.cancel_reason, ''), " SQL_TS(                       \
-          "r.placed_ms") ", " SQL_TS("r.updated_ms") ", r.version, r.placed_position "             \
+          "r.placed_ms") ", " SQL_TS("r.updated_ms") ", r.version, r.placed_position, r.doc "      \
                                                      "FROM jsonb_to_recordset($1::jsonb) "         \
                                                      "AS " SQL_ORDER_RECORD " "                    \
                                                      "ON CONFLICT (order_id) DO UPDATE SET "       \
@@ -79,13 +79,15 @@
                                                      "placed_at = excluded.placed_at, "            \
                                                      "updated_at = excluded.updated_at, "          \
                                                      "version = excluded.version, "                \
-                                                     "placed_position = excluded.placed_position") \
+                                                     "placed_position = "                          \
+                                                     "excluded.placed_position, "                  \
+                                                     "doc = excluded.doc")                         \
     X(ST_PROJ_ACCOUNTS_SAVE, 1,                                                                    \
       "INSERT INTO rm_accounts (account_id, owner, currency, balance_cents, "                      \
-      "overdraft_limit_cents, status, opened_at, updated_at, version, opened_position) "           \
+      "overdraft_limit_cents, status, opened_at, updated_at, version, opened_position, doc) "      \
       "SELECT r.account_id, r.owner, r.currency, r.balance_cents, r.overdraft_limit_cents, "       \
       "r.status, " SQL_TS("r.opened_ms") ", " SQL_TS(                                              \
-          "r.updated_ms") ", r.version, r.opened_position "                                        \
+          "r.updated_ms") ", r.version, r.opened_position, r.doc "                                 \
                           "FROM jsonb_to_recordset($1::jsonb) AS " SQL_ACCOUNT_RECORD " "          \
                           "ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, "        \
                           "currency = excluded.currency, "                                         \
@@ -93,7 +95,7 @@
                           "overdraft_limit_cents = excluded.overdraft_limit_cents, "               \
                           "status = excluded.status, opened_at = excluded.opened_at, "             \
                           "updated_at = excluded.updated_at, version = excluded.version, "         \
-                          "opened_position = excluded.opened_position")                            \
+                          "opened_position = excluded.opened_position, doc = excluded.doc")        \
     X(ST_PROJ_CUSTOMERS_ADD, 1,                                                                    \
       "INSERT INTO rm_customers AS c (customer_id, order_count, open_order_count, "                \
       "lifetime_spend_cents, last_order_at) "                                                      \
@@ -131,25 +133,25 @@
       "ON CONFLICT (name) DO NOTHING) "                                                            \
       "UPDATE projections SET status = 'running', error = NULL, updated_at = now() "               \
       "WHERE name = 'read_model' AND status <> 'running'")                                         \
-    X(ST_ORDER_GET, 1, "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE order_id = $1")             \
+    X(ST_ORDER_GET, 1, "SELECT doc, version FROM rm_orders WHERE order_id = $1")                   \
     X(ST_ORDERS_ALL, 2,                                                                            \
-      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
       "ORDER BY placed_position DESC LIMIT $2")                                                    \
     X(ST_ORDERS_CUSTOMER, 3,                                                                       \
-      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
       "AND customer_id = $3 ORDER BY placed_position DESC LIMIT $2")                               \
     X(ST_ORDERS_STATUS, 3,                                                                         \
-      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
       "AND status = $3 ORDER BY placed_position DESC LIMIT $2")                                    \
     X(ST_ORDERS_CUSTOMER_STATUS, 4,                                                                \
-      "SELECT " SQL_ORDER_COLS " FROM rm_orders WHERE placed_position < $1 "                       \
+      "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
       "AND customer_id = $3 AND status = $4 ORDER BY placed_position DESC LIMIT $2")               \
-    X(ST_ACCOUNT_GET, 1, "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts WHERE account_id = $1")     \
+    X(ST_ACCOUNT_GET, 1, "SELECT doc, version FROM rm_accounts WHERE account_id = $1")             \
     X(ST_ACCOUNTS_ALL, 2,                                                                          \
-      "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts WHERE opened_position < $1 "                   \
+      "SELECT doc, opened_position FROM rm_accounts WHERE opened_position < $1 "                   \
       "ORDER BY opened_position DESC LIMIT $2")                                                    \
     X(ST_ACCOUNTS_OWNER, 3,                                                                        \
-      "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts WHERE opened_position < $1 "                   \
+      "SELECT doc, opened_position FROM rm_accounts WHERE opened_position < $1 "                   \
       "AND owner = $3 ORDER BY opened_position DESC LIMIT $2")                                     \
     X(ST_CUSTOMER_GET, 1,                                                                          \
       "SELECT customer_id, order_count, open_order_count, lifetime_spend_cents, " SQL_MS(          \

@@ -41,6 +41,10 @@ enum err event_data_from_json(struct event *e, int schema_version, const json_t 
 /* The contract's GET views. Return new references. */
 json_t *order_view_json(const struct order_state *s);
 json_t *account_view_json(const struct account_state *s);
+/* The views' documents: the exact bytes a GET serves (compact, fields in the contract's order).
+ * The projector stores them in the read rows; GET copies them. The caller frees the text. */
+char *order_view_doc(const struct order_state *s);
+char *account_view_doc(const struct account_state *s);
 
 /* Canonical text of a JSON value (sorted keys, compact) for hashing requests; caller frees. */
 char *codec_canonical(const json_t *v);

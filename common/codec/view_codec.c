@@ -54,6 +54,24 @@ json_t *account_view_json(const struct account_state *s)
                      timestamp_json(s->updated_at_ms), "version", (json_int_t)s->version);
 }
 
+/* Steals v; the same flags as every JSON answer (http_respond_json). */
+static char *doc_of(json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    return text;
+}
+
+char *order_view_doc(const struct order_state *s)
+{
+    return doc_of(order_view_json(s));
+}
+
+char *account_view_doc(const struct account_state *s)
+{
+    return doc_of(account_view_json(s));
+}
+
 /* JSON_ENCODE_ANY so a non-object (never sent today) still hashes instead of returning NULL.
  * The caller frees the text with free(). */
 char *codec_canonical(const json_t *v)

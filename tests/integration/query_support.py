@@ -146,6 +146,9 @@ class QueryTest(unittest.TestCase):
                     continue
                 self.assertEqual(r.status, 200, "%s%s: %r" % (path, agg_id, r))
                 self.assertEqual(r.body, want, "%s%s differs from the replay" % (path, agg_id))
+                stream = ("order-" if kind == "orders" else "account-") + agg_id
+                self.assertEqual(r.raw.decode("utf-8"), folded["docs"][stream],
+                                 "%s%s: not the replay's document byte for byte" % (path, agg_id))
         return folded
 
 

@@ -210,3 +210,31 @@ class MinPositionTest(QueryTest):
         for bad in ("min_position=x", "min_position=-1", "wait_ms=30001", "wait_ms=y"):
             with self.subTest(query=bad):
                 self.assert_problem(self.q.get("/v1/projections?" + bad), 400)
+
+
+class DocumentTest(QueryTest):
+    def test_query_document_bytes_and_etag(self):
+        """GET by id serves the stored document with its version as ETag (the command side's
+        quoting); a list page is exactly those documents, newest first, plus next_cursor."""
+        cust = new_id("dc")[:12]
+        orders = [cust + "-o%d" % i for i in range(3)]
+        for oid in orders:
+            self.place_order(oid, cust)
+        pos = self.post_ok("/v1/orders/%s/cancel" % orders[0], {"reason": "r"})["position"]
+        docs = []
+        for oid in reversed(orders):
+            r = self.get_fresh("/v1/orders/" + oid, pos)
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.headers.get("ETag"), '"%d"' % r.body["version"], r)
+            self.assertEqual(r.headers.get("Content-Type"), "application/json", r)
+            docs.append(r.raw)
+        self.assertEqual(self.q.get("/v1/orders/%s?version=1" % orders[0]).headers.get("ETag"),
+                         None, "a temporal read is no stored document")
+        page = self.q.get("/v1/orders?customer_id=%s&limit=2" % cust)
+        cursor = page.body["next_cursor"]
+        self.assertEqual(page.raw, b'{"items":[' + b",".join(docs[:2]) +
+                         b'],"next_cursor":"' + cursor.encode() + b'"}')
+        last = self.q.get("/v1/orders?customer_id=%s&limit=2&cursor=%s" % (cust, cursor))
+        self.assertEqual(last.raw, b'{"items":[' + docs[2] + b'],"next_cursor":null}')
+        empty = self.q.get("/v1/accounts?owner=%s" % new_id("nobody"))
+        self.assertEqual(empty.raw, b'{"items":[],"next_cursor":null}')

@@ -1,5 +1,6 @@
 /* fold: replays events (JSON lines on stdin) through the pure domain's evolve functions and
- * prints every order and account view, so tests can compare the read model with a full replay. */
+ * prints every order and account view and document, so tests can compare the read model with a full
+ * replay. */
 #include "codec/codec.h"
 #include "domain/domain.h"
 #include "pii.h"
@@ -74,23 +75,35 @@ static struct slot *fold_slot(struct fold *f, const char *stream_id)
     return &f->slots[f->count++];
 }
 
-/* Folds e into its stream's state and refreshes that aggregate's view in orders/accounts. */
-static void fold_event(struct fold *f, json_t *orders, json_t *accounts, const struct event *e)
+/* Steals doc. */
+static json_t *doc_json(char *doc)
+{
+    json_t *v = json_string(doc);
+    free(doc);
+    return v;
+}
+
+/* Folds e into its stream's state and refreshes that aggregate's view in orders/accounts and
+ * its document (the exact bytes GET must serve) in docs. */
+static void fold_event(struct fold *f, json_t *orders, json_t *accounts, json_t *docs,
+                       const struct event *e)
 {
     struct slot *slot = fold_slot(f, e->stream_id);
     const char *id = strchr(e->stream_id, '-') + 1;
     if (event_type_is_order(e->type)) {
         order_evolve(&slot->order, e);
         json_object_set_new(orders, id, order_view_json(&slot->order));
+        json_object_set_new(docs, e->stream_id, doc_json(order_view_doc(&slot->order)));
     } else {
         account_evolve(&slot->account, e);
         json_object_set_new(accounts, id, account_view_json(&slot->account));
+        json_object_set_new(docs, e->stream_id, doc_json(account_view_doc(&slot->account)));
     }
 }
 
 int main(void)
 {
-    json_t *orders = json_object(), *accounts = json_object();
+    json_t *orders = json_object(), *accounts = json_object(), *docs = json_object();
     char *line = NULL;
     size_t cap = 0;
     struct event *e = xmalloc(sizeof *e);
@@ -104,9 +117,10 @@ int main(void)
             fprintf(stderr, "fold: line %ld is not a decodable event\n", lineno);
             return 1;
         }
-        fold_event(&f, orders, accounts, e);
+        fold_event(&f, orders, accounts, docs, e);
     }
-    json_t *out = json_pack("{s:o, s:o}", "orders", orders, "accounts", accounts);
+    json_t *out =
+        json_pack("{s:o, s:o, s:o}", "orders", orders, "accounts", accounts, "docs", docs);
     json_dumpf(out, stdout, JSON_COMPACT | JSON_SORT_KEYS);
     putchar('\n');
     json_decref(out);
