@@ -164,8 +164,24 @@ static enum err load_keys(struct batch *b)
     return ok ? ERR_OK : ERR_DB_DOWN;
 }
 
+/* One stored row (id, keyset position, document) into its slot: the state the document was
+ * rendered from. */
+static enum err load_row(struct batch *b, bool order, const PGresult *res, int i,
+                         struct err_detail *why)
+{
+    struct keymap *m = order ? &b->orders : &b->accounts;
+    int k = keymap_put(m, PQgetvalue(res, i, 0));
+    const char *doc = PQgetvalue(res, i, 2);
+    if (order) {
+        b->order[k].placed_position = readmodel_int(res, i, 1);
+        return order_view_decode(doc, &b->order[k].s, why);
+    }
+    b->account[k].opened_position = readmodel_int(res, i, 1);
+    return account_view_decode(doc, &b->account[k].s, why);
+}
+
 /* Loads the stored rows of the batch's orders and accounts: one statement per table. */
-static enum err load_states(struct batch *b)
+static enum err load_states(struct batch *b, struct err_detail *why)
 {
     for (int kind = 0; kind < 2; kind++) {
         struct keymap *m = kind == 0 ? &b->orders : &b->accounts;
@@ -175,18 +191,13 @@ static enum err load_states(struct batch *b)
         char *ids = keys_json(m);
         const char *params[] = {ids};
         PGresult *res;
-        bool ok = db_write(b->c, st, params, &res, NULL) == ERR_OK;
+        enum err rc = db_write(b->c, st, params, &res, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
         free(ids);
-        for (int i = 0; ok && i < PQntuples(res); i++) {
-            int k = keymap_put(m, PQgetvalue(res, i, 0));
-            if (kind == 0)
-                readmodel_order_row(res, i, &b->order[k].s, &b->order[k].placed_position);
-            else
-                readmodel_account_row(res, i, &b->account[k].s, &b->account[k].opened_position);
-        }
+        for (int i = 0; rc == ERR_OK && i < PQntuples(res); i++)
+            rc = load_row(b, kind == 0, res, i, why);
         PQclear(res);
-        if (!ok)
-            return ERR_DB_DOWN;
+        if (rc != ERR_OK)
+            return rc;
     }
     return load_keys(b);
 }
@@ -286,41 +297,11 @@ static enum err fold_all(struct batch *b, const PGresult *res, struct err_detail
     return rc;
 }
 
-static json_t *order_record(const char *id, const struct order_slot *o)
+/* A row as ST_PROJ_*_SAVE takes it: the document and the keyset position; the indexed
+ * columns are read from the document there. */
+static json_t *doc_record(char *doc, int64_t position)
 {
-    json_t *items = json_array();
-    for (int i = 0; i < o->s.item_count; i++)
-        json_array_append_new(items,
-                              json_pack("{s:s, s:I, s:I}", "sku", o->s.items[i].sku, "quantity",
-                                        (json_int_t)o->s.items[i].quantity, "unit_price_cents",
-                                        (json_int_t)o->s.items[i].unit_price_cents));
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s, s:s, s:s, s:I, s:I, "
-        "s:I, s:I}",
-        "order_id", id, "customer_id", o->s.customer_id, "status", order_status_name(o->s.status),
-        "currency", o->s.currency, "items", items, "total_cents", (json_int_t)o->s.total_cents,
-        "paid_cents", (json_int_t)o->s.paid_cents, "refunded_cents",
-        (json_int_t)o->s.refunded_cents, "account_id", o->s.account_id, "carrier", o->s.carrier,
-        "tracking_number", o->s.tracking_number, "cancel_reason", o->s.cancel_reason, "placed_ms",
-        (json_int_t)o->s.placed_at_ms, "updated_ms", (json_int_t)o->s.updated_at_ms, "version",
-        (json_int_t)o->s.version, "placed_position", (json_int_t)o->placed_position);
-}
-
-static json_t *account_record(const char *id, const struct account_slot *a)
-{
-    return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:I, s:I, s:I, s:I}", "account_id", id,
-                     "owner", a->s.owner, "currency", a->s.currency, "balance_cents",
-                     (json_int_t)a->s.balance_cents, "overdraft_limit_cents",
-                     (json_int_t)a->s.overdraft_limit_cents, "status",
-                     account_status_name(a->s.status), "opened_ms", (json_int_t)a->s.opened_at_ms,
-                     "updated_ms", (json_int_t)a->s.updated_at_ms, "version",
-                     (json_int_t)a->s.version, "opened_position", (json_int_t)a->opened_position);
-}
-
-/* The row's document (codec/view_codec.c) goes in the same statement as its indexed columns. */
-static json_t *with_doc(json_t *record, char *doc)
-{
-    json_object_set_new(record, "doc", json_string(doc));
+    json_t *record = json_pack("{s:s, s:I}", "doc", doc, "position", (json_int_t)position);
     free(doc);
     return record;
 }
@@ -340,10 +321,8 @@ static json_t *aggregate_records(const struct batch *b, bool orders)
                     orders ? "order" : "account", m->keys[i]);
             continue;
         }
-        json_array_append_new(arr, orders ? with_doc(order_record(m->keys[i], &b->order[i]),
-                                                     order_view_doc(&b->order[i].s))
-                                          : with_doc(account_record(m->keys[i], &b->account[i]),
-                                                     account_view_doc(&b->account[i].s)));
+        char *doc = orders ? order_view_doc(&b->order[i].s) : account_view_doc(&b->account[i].s);
+        json_array_append_new(arr, doc_record(doc, pos));
     }
     return arr;
 }
@@ -430,7 +409,7 @@ static void batch_free(struct batch *b)
 static enum err apply_in(struct batch *b, const PGresult *events, int64_t from, int64_t to,
                          struct err_detail *why)
 {
-    enum err rc = load_states(b);
+    enum err rc = load_states(b, why);
     if (rc == ERR_OK)
         rc = fold_all(b, events, why);
     if (rc == ERR_OK)

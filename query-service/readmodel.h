@@ -1,5 +1,4 @@
-/* The query service's statement table and connection settings for store/db.h, and the row
- * decoders that turn read-table and event rows into domain structs. */
+/* The query service's statement table and connection settings for store/db.h. */
 #ifndef QUERY_READMODEL_H
 #define QUERY_READMODEL_H
 
@@ -18,10 +17,6 @@ void readmodel_db_config(struct db_config *cfg, const char *database_url, const 
 
 /* A bigint column; NULL reads as 0 (event_row_int). */
 int64_t readmodel_int(const PGresult *res, int row, int col);
-/* Decode one row of SQL_ORDER_COLS / SQL_ACCOUNT_COLS; the position is the keyset column. */
-void readmodel_order_row(const PGresult *res, int row, struct order_state *s, int64_t *position);
-void readmodel_account_row(const PGresult *res, int row, struct account_state *s,
-                           int64_t *position);
 /* Rows of SQL_EVENT_COLS decode with event_row_decode (store/event_row.h). */
 
 #endif

@@ -6,28 +6,14 @@
 /* Relative, so bench/tools/print_sql.c builds with -I query-service alone. */
 #include "../common/store/event_sql.h"
 
-/* Column lists shared by every statement that reads a row into a struct (readmodel.c); events
- * are read in SQL_EVENT_COLS (store/event_sql.h), as the write side reads them. */
-#define SQL_ORDER_COLS                                                                             \
-    "order_id, customer_id, status, currency, items::text, total_cents, paid_cents, "              \
-    "refunded_cents, coalesce(account_id, ''), coalesce(carrier, ''), "                            \
-    "coalesce(tracking_number, ''), coalesce(cancel_reason, ''), " SQL_MS(                         \
-        "placed_at") ", " SQL_MS("updated_at") ", version, placed_position"
-#define SQL_ACCOUNT_COLS                                                                           \
-    "account_id, owner, currency, balance_cents, overdraft_limit_cents, status, " SQL_MS(          \
-        "opened_at") ", " SQL_MS("updated_at") ", version, opened_position"
 /* Only the projector takes it; the session holding it is the leader. */
 #define SQL_LEADER_KEY "4242000001"
 
-#define SQL_ORDER_RECORD                                                                           \
-    "r(order_id text, customer_id text, status text, currency text, items jsonb, "                 \
-    "total_cents bigint, paid_cents bigint, refunded_cents bigint, account_id text, "              \
-    "carrier text, tracking_number text, cancel_reason text, placed_ms bigint, "                   \
-    "updated_ms bigint, version bigint, placed_position bigint, doc text)"
-#define SQL_ACCOUNT_RECORD                                                                         \
-    "r(account_id text, owner text, currency text, balance_cents bigint, "                         \
-    "overdraft_limit_cents bigint, status text, opened_ms bigint, updated_ms bigint, "             \
-    "version bigint, opened_position bigint, doc text)"
+/* A batch's rows as the projector sends them: each document with its keyset position. The
+ * indexed columns are read from the document here, so they cannot disagree with it. */
+#define SQL_DOC_ROWS                                                                               \
+    "FROM jsonb_to_recordset($1::jsonb) AS r(doc text, position bigint), "                         \
+    "LATERAL (SELECT r.doc::jsonb AS d) j "
 
 /* X(id, nparams, sql) */
 #define STATEMENT_TABLE(X)                                                                         \
@@ -44,58 +30,28 @@
       "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
       "ORDER BY position LIMIT $3")                                                                \
     X(ST_PROJ_ORDERS_LOAD, 1,                                                                      \
-      "SELECT " SQL_ORDER_COLS " FROM rm_orders "                                                  \
+      "SELECT order_id, placed_position, doc FROM rm_orders "                                      \
       "WHERE order_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")                 \
     X(ST_PROJ_ACCOUNTS_LOAD, 1,                                                                    \
-      "SELECT " SQL_ACCOUNT_COLS " FROM rm_accounts "                                              \
+      "SELECT account_id, opened_position, doc FROM rm_accounts "                                  \
       "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
     /* Keys sealing the owners of a set of accounts (query-service/personal.h). */                 \
     X(ST_PII_KEYS, 1,                                                                              \
       "SELECT account_id, encode(key, 'hex') FROM account_keys "                                   \
       "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
     X(ST_PROJ_ORDERS_SAVE, 1,                                                                      \
-      "INSERT INTO rm_orders (order_id, customer_id, status, currency, items, total_cents, "       \
-      "paid_cents, refunded_cents, account_id, carrier, tracking_number, cancel_reason, "          \
-      "placed_at, updated_at, version, placed_position, doc) "                                     \
-      "SELECT r.order_id, r.customer_id, r.status, r.currency, r.items, r.total_cents, "           \
-      "r.paid_cents, r.refunded_cents, nullif(r.account_id, ''), nullif(r.carrier, ''), "          \
-      "nullif(r.tracking_number, ''), nullif(r.cancel_reason, ''), " SQL_TS(                       \
-          "r.placed_ms") ", " SQL_TS("r.updated_ms") ", r.version, r.placed_position, r.doc "      \
-                                                     "FROM jsonb_to_recordset($1::jsonb) "         \
-                                                     "AS " SQL_ORDER_RECORD " "                    \
-                                                     "ON CONFLICT (order_id) DO UPDATE SET "       \
-                                                     "customer_id = excluded.customer_id, "        \
-                                                     "status = excluded.status, "                  \
-                                                     "currency = excluded.currency, "              \
-                                                     "items = excluded.items, "                    \
-                                                     "total_cents = excluded.total_cents, "        \
-                                                     "paid_cents = excluded.paid_cents, "          \
-                                                     "refunded_cents = excluded.refunded_cents, "  \
-                                                     "account_id = excluded.account_id, "          \
-                                                     "carrier = excluded.carrier, "                \
-                                                     "tracking_number = "                          \
-                                                     "excluded.tracking_number, "                  \
-                                                     "cancel_reason = excluded.cancel_reason, "    \
-                                                     "placed_at = excluded.placed_at, "            \
-                                                     "updated_at = excluded.updated_at, "          \
-                                                     "version = excluded.version, "                \
-                                                     "placed_position = "                          \
-                                                     "excluded.placed_position, "                  \
-                                                     "doc = excluded.doc")                         \
+      "INSERT INTO rm_orders (order_id, customer_id, status, version, placed_position, doc) "      \
+      "SELECT d->>'order_id', d->>'customer_id', d->>'status', (d->>'version')::bigint, "          \
+      "r.position, r.doc " SQL_DOC_ROWS                                                            \
+      "ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id, "                  \
+      "status = excluded.status, version = excluded.version, "                                     \
+      "placed_position = excluded.placed_position, doc = excluded.doc")                            \
     X(ST_PROJ_ACCOUNTS_SAVE, 1,                                                                    \
-      "INSERT INTO rm_accounts (account_id, owner, currency, balance_cents, "                      \
-      "overdraft_limit_cents, status, opened_at, updated_at, version, opened_position, doc) "      \
-      "SELECT r.account_id, r.owner, r.currency, r.balance_cents, r.overdraft_limit_cents, "       \
-      "r.status, " SQL_TS("r.opened_ms") ", " SQL_TS(                                              \
-          "r.updated_ms") ", r.version, r.opened_position, r.doc "                                 \
-                          "FROM jsonb_to_recordset($1::jsonb) AS " SQL_ACCOUNT_RECORD " "          \
-                          "ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, "        \
-                          "currency = excluded.currency, "                                         \
-                          "balance_cents = excluded.balance_cents, "                               \
-                          "overdraft_limit_cents = excluded.overdraft_limit_cents, "               \
-                          "status = excluded.status, opened_at = excluded.opened_at, "             \
-                          "updated_at = excluded.updated_at, version = excluded.version, "         \
-                          "opened_position = excluded.opened_position, doc = excluded.doc")        \
+      "INSERT INTO rm_accounts (account_id, owner, version, opened_position, doc) "                \
+      "SELECT d->>'account_id', d->>'owner', (d->>'version')::bigint, r.position, "                \
+      "r.doc " SQL_DOC_ROWS "ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, "      \
+      "version = excluded.version, opened_position = excluded.opened_position, "                   \
+      "doc = excluded.doc")                                                                        \
     X(ST_PROJ_CUSTOMERS_ADD, 1,                                                                    \
       "INSERT INTO rm_customers AS c (customer_id, order_count, open_order_count, "                \
       "lifetime_spend_cents, last_order_at) "                                                      \

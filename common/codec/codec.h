@@ -45,6 +45,12 @@ json_t *account_view_json(const struct account_state *s);
  * The projector stores them in the read rows; GET copies them. The caller frees the text. */
 char *order_view_doc(const struct order_state *s);
 char *account_view_doc(const struct account_state *s);
+/* The inverse, for the projector: a stored document back into the state it was rendered from.
+ * ERR_BAD_EVENT with why naming the field when doc is not such a document. */
+enum err order_view_decode(const char *doc, struct order_state *out, struct err_detail *why)
+    __attribute__((warn_unused_result));
+enum err account_view_decode(const char *doc, struct account_state *out, struct err_detail *why)
+    __attribute__((warn_unused_result));
 
 /* Canonical text of a JSON value (sorted keys, compact) for hashing requests; caller frees. */
 char *codec_canonical(const json_t *v);

@@ -3,6 +3,7 @@
 #include "codec/validate.h"
 
 #include "domain/domain.h"
+#include "timefmt.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -134,6 +135,30 @@ static void put_number(struct vctx *c, const struct field_spec *s, const char *f
 static int validate_rec(struct vctx *c, const json_t *obj, const struct field_spec *specs,
                         char *base, const char *prefix);
 
+static void put_time(struct vctx *c, const struct field_spec *s, const char *field, const json_t *v,
+                     char *base)
+{
+    int64_t ms;
+    if (!json_is_string(v) || !timefmt_parse(json_string_value(v), &ms)) {
+        vfail(c, field, "must be an RFC 3339 timestamp");
+        return;
+    }
+    memcpy(base + s->offset, &ms, sizeof ms);
+}
+
+static void put_enum(struct vctx *c, const struct field_spec *s, const char *field, const json_t *v,
+                     char *base)
+{
+    const char *name = json_string_value(v);
+    for (long long i = s->min; name && i <= s->max; i++)
+        if (strcmp(name, s->enum_name((int)i)) == 0) {
+            int val = (int)i;
+            memcpy(base + s->offset, &val, sizeof val);
+            return;
+        }
+    vfail(c, field, "is not a known %s", s->name);
+}
+
 static void put_array(struct vctx *c, const struct field_spec *s, const char *field,
                       const json_t *v, char *base)
 {
@@ -191,6 +216,10 @@ static int validate_rec(struct vctx *c, const json_t *obj, const struct field_sp
             put_number(c, s, field, v, base);
         } else if (s->kind == F_ARRAY) {
             put_array(c, s, field, v, base);
+        } else if (s->kind == F_TIME) {
+            put_time(c, s, field, v, base);
+        } else if (s->kind == F_ENUM) {
+            put_enum(c, s, field, v, base);
         } else {
             put_string(c, s, field, v, base);
         }
@@ -233,7 +262,15 @@ static json_t *field_to_json(const struct field_spec *s, const char *base)
     int64_t n;
     int count;
     json_t *v;
+    char when[TIMEFMT_LEN];
     switch (s->kind) {
+    case F_TIME:
+        memcpy(&n, base + s->offset, sizeof n);
+        timefmt_rfc3339(n, when);
+        return json_string(when);
+    case F_ENUM:
+        memcpy(&count, base + s->offset, sizeof count);
+        return json_string(s->enum_name(count));
     case F_MONEY:
     case F_INT:
         memcpy(&n, base + s->offset, sizeof n);
@@ -248,6 +285,8 @@ static json_t *field_to_json(const struct field_spec *s, const char *base)
                 v, validate_to_json(s->item, base + s->offset + (size_t)i * s->item_size));
         return v;
     default:
+        if (s->null_when_empty && base[s->offset] == '\0')
+            return json_null();
         /* json_stringn refuses invalid UTF-8; only a corrupt struct gets null. */
         v = json_stringn(base + s->offset, strnlen(base + s->offset, s->size));
         return v ? v : json_null();

@@ -15,6 +15,8 @@ enum field_kind {
     F_MONEY, /* JSON integer (never a real, string or bool), min..max, into int64_t */
     F_INT,   /* JSON integer, min..max, into int64_t */
     F_ARRAY, /* array of min..max objects described by item, into item_size slots + int count */
+    F_TIME,  /* RFC 3339 string (common/timefmt.h) into int64_t epoch milliseconds */
+    F_ENUM,  /* string naming one of the ints min..max (enum_name), into an int-sized enum */
 };
 
 #define OPTIONAL false
@@ -32,6 +34,8 @@ struct field_spec {
     const struct field_spec *item; /* ARRAY: the table of each item */
     size_t item_size;              /* ARRAY: sizeof one item slot */
     size_t count_offset;           /* ARRAY: offset of the int item count */
+    const char *(*enum_name)(int); /* ENUM: the name of each value */
+    bool null_when_empty;          /* TEXT: "" is written as null (and read back from null) */
 };
 
 /* Designated-initializer helpers: where a member lives and how big it is. */

@@ -297,6 +297,93 @@ START_TEST(test_account_view)
 }
 END_TEST
 
+/* The document is the bytes a GET serves; decoding it gives back the state it came from, so
+ * the projector can fold onto a stored row. */
+START_TEST(test_view_documents_round_trip)
+{
+    struct order_state o = {0}, o2;
+    struct err_detail why = {0};
+    o.status = ORDER_CANCELLED;
+    o.version = 3;
+    snprintf(o.order_id, sizeof o.order_id, "%s", "o-1");
+    snprintf(o.customer_id, sizeof o.customer_id, "%s", "c-1");
+    snprintf(o.currency, sizeof o.currency, "%s", "EUR");
+    o.item_count = 2;
+    snprintf(o.items[0].sku, sizeof o.items[0].sku, "%s", "A");
+    o.items[0].quantity = 2;
+    o.items[0].unit_price_cents = 150;
+    snprintf(o.items[1].sku, sizeof o.items[1].sku, "%s", "B\"\\é");
+    o.items[1].quantity = 1;
+    o.total_cents = 300;
+    o.paid_cents = 300;
+    o.refunded_cents = 300;
+    snprintf(o.account_id, sizeof o.account_id, "%s", "a-1");
+    snprintf(o.cancel_reason, sizeof o.cancel_reason, "%s", "changed mind");
+    o.placed_at_ms = 1764092168123LL;
+    o.updated_at_ms = 1764430000123LL;
+    char *doc = order_view_doc(&o);
+    ck_assert_str_eq(
+        doc,
+        "{\"order_id\":\"o-1\",\"customer_id\":\"c-1\",\"status\":\"cancelled\","
+        "\"currency\":\"EUR\",\"items\":[{\"sku\":\"A\",\"quantity\":2,\"unit_price_cents\":"
+        "150},{\"sku\":\"B\\\"\\\\é\",\"quantity\":1,\"unit_price_cents\":0}],"
+        "\"total_cents\":300,\"paid_cents\":300,\"refunded_cents\":300,\"account_id\":\"a-1\","
+        "\"carrier\":null,\"tracking_number\":null,\"cancel_reason\":\"changed mind\","
+        "\"placed_at\":\"2025-11-25T17:36:08.123Z\",\"updated_at\":\"2025-11-29T15:26:40.123Z\","
+        "\"version\":3}");
+    ck_assert_int_eq(order_view_decode(doc, &o2, &why), ERR_OK);
+    ck_assert_mem_eq(&o, &o2, sizeof o);
+    free(doc);
+
+    struct account_state a = {0}, a2;
+    a.status = ACCOUNT_OPEN;
+    a.version = 2;
+    snprintf(a.account_id, sizeof a.account_id, "%s", "a-1");
+    snprintf(a.owner, sizeof a.owner, "%s", OWNER_FORGOTTEN);
+    snprintf(a.currency, sizeof a.currency, "%s", "SEK");
+    a.balance_cents = -250;
+    a.overdraft_limit_cents = 500;
+    a.updated_at_ms = 1764092168123LL;
+    doc = account_view_doc(&a);
+    ck_assert_str_eq(doc,
+                     "{\"account_id\":\"a-1\",\"owner\":\"[forgotten]\",\"currency\":\"SEK\","
+                     "\"balance_cents\":-250,\"overdraft_limit_cents\":500,\"status\":\"open\","
+                     "\"opened_at\":\"1970-01-01T00:00:00.000Z\","
+                     "\"updated_at\":\"2025-11-25T17:36:08.123Z\",\"version\":2}");
+    ck_assert_int_eq(account_view_decode(doc, &a2, &why), ERR_OK);
+    ck_assert_mem_eq(&a, &a2, sizeof a);
+    free(doc);
+}
+END_TEST
+
+/* A stored document that is not one stops the projector with the field named, never a guess. */
+START_TEST(test_view_documents_refused)
+{
+    struct order_state o;
+    struct account_state a;
+    struct err_detail why = {0};
+    ck_assert_int_eq(order_view_decode("{", &o, &why), ERR_BAD_EVENT);
+    memset(&why, 0, sizeof why);
+    ck_assert_int_eq(account_view_decode("{\"account_id\":\"a\",\"owner\":\"x\",\"currency\":"
+                                         "\"EUR\",\"balance_cents\":0,\"overdraft_limit_cents\":0,"
+                                         "\"status\":\"frozen\",\"opened_at\":\"1970-01-01T00:00:"
+                                         "00.000Z\",\"updated_at\":\"1970-01-01T00:00:00.000Z\","
+                                         "\"version\":1}",
+                                         &a, &why),
+                     ERR_BAD_EVENT);
+    ck_assert_ptr_nonnull(strstr(why.detail, "status"));
+    memset(&why, 0, sizeof why);
+    ck_assert_int_eq(account_view_decode("{\"account_id\":\"a\",\"owner\":\"x\",\"currency\":"
+                                         "\"EUR\",\"balance_cents\":0,\"overdraft_limit_cents\":0,"
+                                         "\"status\":\"open\",\"opened_at\":\"yesterday\","
+                                         "\"updated_at\":\"1970-01-01T00:00:00.000Z\","
+                                         "\"version\":1}",
+                                         &a, &why),
+                     ERR_BAD_EVENT);
+    ck_assert_ptr_nonnull(strstr(why.detail, "opened_at"));
+}
+END_TEST
+
 START_TEST(test_canonical)
 {
     json_t *a = json_loads("{\"b\": 1, \"a\": {\"y\": [1, 2], \"x\": null}}", 0, NULL);
@@ -340,6 +427,8 @@ static Suite *events_suite(void)
     TCase *view = tcase_create("views");
     tcase_add_test(view, test_order_view);
     tcase_add_test(view, test_account_view);
+    tcase_add_test(view, test_view_documents_round_trip);
+    tcase_add_test(view, test_view_documents_refused);
     tcase_add_test(view, test_canonical);
     tcase_add_test(view, test_xalloc);
     suite_add_tcase(s, view);
