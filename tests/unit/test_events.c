@@ -224,22 +224,29 @@ END_TEST
 
 /* ---- views ---- */
 
+/* A placed order o-1 of one item (2 x A at 150). */
+static void sample_order(struct order_state *s)
+{
+    memset(s, 0, sizeof *s);
+    s->status = ORDER_PLACED;
+    s->version = 1;
+    snprintf(s->order_id, sizeof s->order_id, "%s", "o-1");
+    snprintf(s->customer_id, sizeof s->customer_id, "%s", "c-1");
+    snprintf(s->currency, sizeof s->currency, "%s", "EUR");
+    s->item_count = 1;
+    snprintf(s->items[0].sku, sizeof s->items[0].sku, "%s", "A");
+    s->items[0].quantity = 2;
+    s->items[0].unit_price_cents = 150;
+    s->total_cents = 300;
+    s->placed_at_ms = 1764092168123LL;
+    s->updated_at_ms = 1764092168123LL;
+}
+
 START_TEST(test_order_view)
 {
-    struct order_state s = {0};
+    struct order_state s;
     char keys[512];
-    s.status = ORDER_PLACED;
-    s.version = 1;
-    snprintf(s.order_id, sizeof s.order_id, "%s", "o-1");
-    snprintf(s.customer_id, sizeof s.customer_id, "%s", "c-1");
-    snprintf(s.currency, sizeof s.currency, "%s", "EUR");
-    s.item_count = 1;
-    snprintf(s.items[0].sku, sizeof s.items[0].sku, "%s", "A");
-    s.items[0].quantity = 2;
-    s.items[0].unit_price_cents = 150;
-    s.total_cents = 300;
-    s.placed_at_ms = 1764092168123LL;
-    s.updated_at_ms = 1764092168123LL;
+    sample_order(&s);
     json_t *v = order_view_json(&s);
     ck_assert_ptr_nonnull(v);
     key_list(v, keys, sizeof keys);
@@ -301,25 +308,18 @@ END_TEST
  * the projector can fold onto a stored row. */
 START_TEST(test_view_documents_round_trip)
 {
-    struct order_state o = {0}, o2;
+    struct order_state o, o2;
     struct err_detail why = {0};
+    sample_order(&o);
     o.status = ORDER_CANCELLED;
     o.version = 3;
-    snprintf(o.order_id, sizeof o.order_id, "%s", "o-1");
-    snprintf(o.customer_id, sizeof o.customer_id, "%s", "c-1");
-    snprintf(o.currency, sizeof o.currency, "%s", "EUR");
     o.item_count = 2;
-    snprintf(o.items[0].sku, sizeof o.items[0].sku, "%s", "A");
-    o.items[0].quantity = 2;
-    o.items[0].unit_price_cents = 150;
     snprintf(o.items[1].sku, sizeof o.items[1].sku, "%s", "B\"\\é");
     o.items[1].quantity = 1;
-    o.total_cents = 300;
     o.paid_cents = 300;
     o.refunded_cents = 300;
     snprintf(o.account_id, sizeof o.account_id, "%s", "a-1");
     snprintf(o.cancel_reason, sizeof o.cancel_reason, "%s", "changed mind");
-    o.placed_at_ms = 1764092168123LL;
     o.updated_at_ms = 1764430000123LL;
     char *doc = order_view_doc(&o);
     ck_assert_str_eq(
