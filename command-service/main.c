@@ -96,6 +96,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "command-service: LOG_LEVEL or LOG_FORMAT: unknown value\n");
         return EXIT_CONFIG;
     }
+    log_sample_gets(c.log_sample_gets);
     struct db_settings db;
     if (!db_settings_load(&db, err, sizeof err)) {
         fprintf(stderr, "command-service: %s\n", err);

@@ -19,6 +19,7 @@ struct config {
     int connection_timeout_s;   /* CONNECTION_TIMEOUT_S, default 30 */
     int connection_limit;       /* CONNECTION_LIMIT, default 4096 */
     int snapshot_every;         /* SNAPSHOT_EVERY, default 100; 0 disables snapshots */
+    int log_sample_gets;        /* LOG_SAMPLE_GETS, default 100: 1 in N successful GET lines */
 };
 
 /* Fills c from the environment. On a bad value writes "VARIABLE: why" into err and returns

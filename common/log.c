@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,14 +100,82 @@ void log_msg(enum log_level level, const char *fmt, ...)
     log_emit(level, msg, NULL, NULL);
 }
 
+/* Per-route counters, so every route's first success shows up and one busy route does not hide
+ * the others. Routes are a short fixed list; slots are appended under a lock and read without. */
+#define SAMPLE_ROUTES 64
+struct sample_slot {
+    char route[96];
+    atomic_ullong seq;
+};
+static struct sample_slot sample_slots[SAMPLE_ROUTES];
+static atomic_int sample_used;
+static atomic_ullong sample_overflow; /* shared by routes beyond the table */
+static pthread_mutex_t sample_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int sample_every = 1;
+
+void log_sample_gets(int every_n)
+{
+    atomic_store(&sample_every, every_n > 1 ? every_n : 1);
+}
+
+bool log_request_sampleable(const char *method, int status)
+{
+    return status < 400 && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+}
+
+bool log_sample_keep(unsigned long long seq, int every_n)
+{
+    return every_n <= 1 || seq % (unsigned long long)every_n == 0;
+}
+
+static atomic_ullong *sample_find(const char *route, int used)
+{
+    for (int i = 0; i < used; i++)
+        if (strcmp(sample_slots[i].route, route) == 0)
+            return &sample_slots[i].seq;
+    return NULL;
+}
+
+static atomic_ullong *sample_counter(const char *route)
+{
+    atomic_ullong *c = sample_find(route, atomic_load_explicit(&sample_used, memory_order_acquire));
+    if (c)
+        return c;
+    pthread_mutex_lock(&sample_lock);
+    int used = atomic_load_explicit(&sample_used, memory_order_relaxed);
+    c = sample_find(route, used);
+    if (!c && used < SAMPLE_ROUTES && strlen(route) < sizeof sample_slots[0].route) {
+        snprintf(sample_slots[used].route, sizeof sample_slots[used].route, "%s", route);
+        c = &sample_slots[used].seq;
+        atomic_store_explicit(&sample_used, used + 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&sample_lock);
+    return c ? c : &sample_overflow;
+}
+
+/* 0 when the line is skipped, else how many requests it stands for (1 when not sampled). */
+static int request_weight(const char *method, const char *route, int status)
+{
+    int every = atomic_load_explicit(&sample_every, memory_order_relaxed);
+    if (every <= 1 || !log_request_sampleable(method, status))
+        return 1;
+    unsigned long long seq =
+        atomic_fetch_add_explicit(sample_counter(route), 1, memory_order_relaxed);
+    return log_sample_keep(seq, every) ? every : 0;
+}
+
 void log_request(const char *correlation_id, const char *method, const char *route, int status,
                  double duration_ms)
 {
     if (LOG_INFO < log_min)
         return;
+    int weight = request_weight(method, route, status);
+    if (weight == 0)
+        return;
     if (log_text) {
         char suffix[256];
-        snprintf(suffix, sizeof suffix, " %d %.3fms cid=%s", status, duration_ms, correlation_id);
+        snprintf(suffix, sizeof suffix, " %d %.3fms cid=%s%s", status, duration_ms, correlation_id,
+                 weight > 1 ? " sampled" : "");
         char msg[256];
         snprintf(msg, sizeof msg, "%s %s", method, route);
         log_emit(LOG_INFO, msg, suffix, NULL);
@@ -118,5 +187,7 @@ void log_request(const char *correlation_id, const char *method, const char *rou
     json_object_set_new(f, "route", json_string(route));
     json_object_set_new(f, "status", json_integer(status));
     json_object_set_new(f, "duration_ms", json_real(duration_ms));
+    if (weight > 1) /* this line stands for `weight` such requests */
+        json_object_set_new(f, "sample_1_in", json_integer(weight));
     log_emit(LOG_INFO, "request", NULL, f);
 }

@@ -89,6 +89,7 @@ static int serve(void)
         fprintf(stderr, "query-service: bad LOG_LEVEL or LOG_FORMAT\n");
         return 2;
     }
+    log_sample_gets(cfg.log_sample_gets);
     struct db_settings db;
     if (!db_settings_load(&db, err, sizeof err)) {
         fprintf(stderr, "query-service: %s\n", err);
