@@ -189,6 +189,61 @@ class Cluster:
             if p.returncode != 0:
                 raise HarnessError("applying %s failed: %s" % (path, p.stderr))
 
+    def start_standby(self, name="standby1"):
+        """A streaming hot standby of this (running) primary in its own temp dir, as the same
+        unprivileged user: pg_basebackup -R over loopback, then its own port and socket dir.
+        Returns the standby Cluster once the primary reports it streaming."""
+        sb = Cluster()
+        if sb._as_other:
+            os.chmod(sb.root, 0o755)
+            shutil.chown(sb.root, PG_USER, PG_USER)
+        source = "host=127.0.0.1 port=%d user=postgres application_name=%s" % (self.port, name)
+        sb._run(["pg_basebackup", "-D", sb.datadir, "-d", source, "-R", "-X", "stream",
+                 "-c", "fast", "--no-sync"])
+        with open(os.path.join(sb.datadir, "postgresql.conf"), "a") as f:
+            # hot_standby_feedback: the primary keeps rows a standby read still needs, so reads
+            # are not cancelled by replay conflicts.
+            f.write("\n# orderly test standby\nunix_socket_directories = '%s'\n"
+                    "hot_standby = on\nhot_standby_feedback = on\n"
+                    "wal_receiver_status_interval = 1s\n" % sb.root)
+        for attempt in range(PORT_TRIES):
+            sb.port = free_port()
+            with open(os.path.join(sb.datadir, "postgresql.conf"), "a") as f:
+                f.write("port = %d\n" % sb.port)
+            try:
+                sb.start_server()
+                break
+            except HarnessError as e:
+                if attempt + 1 == PORT_TRIES or "could not bind" not in str(e):
+                    sb.destroy()
+                    raise
+        sb.primary, sb.name = self, name
+        self.wait_streaming(name)
+        return sb
+
+    def wait_streaming(self, name, timeout=READY_TIMEOUT_S):
+        """Until this primary reports the standby `name` streaming; HarnessError at the
+        deadline."""
+        deadline = time.monotonic() + timeout
+        query = ("SELECT count(*) FROM pg_stat_replication WHERE application_name = '%s' "
+                 "AND state = 'streaming'" % name)
+        while time.monotonic() < deadline:
+            if self.psql(query, db="postgres")[0][0] == "1":
+                return
+            time.sleep(0.05)
+        raise HarnessError("standby %s not streaming within %.0fs" % (name, timeout))
+
+    def wait_replayed(self, timeout=READY_TIMEOUT_S):
+        """On a standby: until it has replayed everything its primary had written when called."""
+        lsn = self.primary.psql("SELECT pg_current_wal_lsn()", db="postgres")[0][0]
+        deadline = time.monotonic() + timeout
+        query = "SELECT pg_last_wal_replay_lsn() >= '%s'::pg_lsn" % lsn
+        while time.monotonic() < deadline:
+            if self.psql(query, db="postgres")[0][0] == "t":
+                return
+            time.sleep(0.02)
+        raise HarnessError("standby did not replay up to %s within %.0fs" % (lsn, timeout))
+
     def destroy(self):
         if self.running:
             try:
@@ -360,8 +415,14 @@ class Environment:
 
     SERVICES = {"command": ("command-service", 8081), "query": ("query-service", 8082)}
 
-    def __init__(self, run_dir=None, preferred_ports=False, log_level="info"):
+    def __init__(self, run_dir=None, preferred_ports=False, log_level="info", read_standby=None):
         self.build = build_dir()
+        # A streaming standby that query-service reads from (READ_DATABASE_URL); the default
+        # comes from ORDERLY_TEST_READ_STANDBY=1, which runs a whole suite in that topology.
+        if read_standby is None:
+            read_standby = os.environ.get("ORDERLY_TEST_READ_STANDBY") == "1"
+        self.read_standby = read_standby
+        self.standby = None
         label = time.strftime("%Y%m%d-%H%M%S") + "-%d" % os.getpid()
         self.run_dir = run_dir or os.path.join(REPO, ".run", label)
         os.makedirs(self.run_dir, exist_ok=True)
@@ -380,6 +441,8 @@ class Environment:
     def start(self):
         self.cluster = Cluster().start()
         self.migrate()
+        if self.read_standby:
+            self.standby = self.cluster.start_standby()
         return self
 
     def binary(self, kind):
@@ -417,7 +480,10 @@ class Environment:
             if svc is None:
                 name, default_port = self.SERVICES[kind]
                 port = free_port(default_port if self.preferred_ports else None)
-                svc = Service(name, self.binary(kind), self.service_env(), port, self.run_dir)
+                service_env = self.service_env()
+                if kind == "query" and self.standby:
+                    service_env["READ_DATABASE_URL"] = self.standby.url
+                svc = Service(name, self.binary(kind), service_env, port, self.run_dir)
                 try:
                     # Ready, not only alive, unless the test has stopped PostgreSQL.
                     svc.start(ready=self.cluster is not None and self.cluster.running)
@@ -443,6 +509,9 @@ class Environment:
     def destroy(self):
         for svc in self.services.values():
             svc.kill()
+        if self.standby:
+            self.standby.destroy()
+            self.standby = None
         if self.cluster:
             self.cluster.destroy()
             self.cluster = None
