@@ -5,6 +5,7 @@ import argparse
 import fcntl
 import glob
 import os
+import re
 import shutil
 import signal
 import socket
@@ -377,11 +378,16 @@ def sanitizer_reports(logfile):
     return [l for l in text.splitlines() if any(m in l for m in SANITIZER_MARKERS)]
 
 
+RUN_DIR_NAME = re.compile(r"^\d{8}-\d{6}-\d+$")
+
+
 def _prune_runs(parent, keep):
     """Keeps the newest `keep` run dirs (logs of old runs are rarely read, and pile up), and
     every dir an environment still holds: parallel shards and other runs share the parent."""
     try:
-        dirs = sorted((d for d in os.listdir(parent) if os.path.isdir(os.path.join(parent, d))),
+        # Only run dirs (YYYYMMDD-HHMMSS-PID): .run/tools and other caches live beside them.
+        dirs = sorted((d for d in os.listdir(parent) if RUN_DIR_NAME.match(d)
+                       and os.path.isdir(os.path.join(parent, d))),
                       key=lambda d: os.path.getmtime(os.path.join(parent, d)))
     except OSError:
         return
