@@ -6,6 +6,7 @@
 #include "numparse.h"
 #include "projector.h"
 #include "reads.h"
+#include "waits.h"
 #include "xalloc.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -201,10 +202,10 @@ static void *fetcher_main(void *arg)
     while (!atomic_load(&live.stop)) {
         int64_t wait = next_beat - now_ms(), position;
         wait = wait < 1 ? 1 : wait > LIVE_WAIT_MS ? LIVE_WAIT_MS : wait;
-        bool reached = projector_wait(live.head + 1, (int)wait, &position);
+        bool reached = waits_wait(live.head + 1, (int)wait, &position);
         struct projector_progress p;
-        projector_progress(&p);
-        if (!reached && p.status == PROJECTOR_FAILED) /* projector_wait returns at once then */
+        waits_progress(&p);
+        if (!reached && p.status == PROJECTOR_FAILED) /* waits_wait returns at once then */
             nanosleep(&(struct timespec){0, wait * 1000000L}, NULL);
         if (position > live.head && !fetch_to(position)) {
             log_msg(LOG_WARN, "live: cannot read new events; retrying");
@@ -317,7 +318,7 @@ static long sub_fill(void *cls, char *buf, size_t max)
         }
         if (s->from_now && live.known) {
             struct projector_progress p;
-            projector_progress(&p);
+            waits_progress(&p);
             s->from_now = false;
             s->cursor = p.position > live.head ? p.position : live.head;
         }
@@ -358,6 +359,7 @@ static void sub_done(void *cls)
         s->next->prev = s->prev;
     live.nsubs--;
     pthread_mutex_unlock(&live.mu);
+    waits_demand(-1); /* a read database is polled fast only for waiting subscribers */
     free(s->out);
     free(s);
 }
@@ -392,7 +394,7 @@ void live_handle(struct request *r)
     int64_t after = 0;
     bool given;
     struct projector_progress p;
-    projector_progress(&p);
+    waits_progress(&p);
     char v[24];
     snprintf(v, sizeof v, "%" PRId64, p.position);
     http_add_header(r, "X-Projection-Position", v); /* on every answer, as for every GET */
@@ -425,6 +427,7 @@ void live_handle(struct request *r)
         problem_send(r, ERR_NOT_READY, NULL);
         return;
     }
+    waits_demand(1);
     http_add_header(r, "Cache-Control", "no-cache");
     http_add_header(r, "X-Accel-Buffering", "no"); /* proxies must not hold frames back */
     out_set(s, xstrdup(LIVE_HELLO), strlen(LIVE_HELLO));

@@ -32,7 +32,7 @@ static void usage(FILE *out)
             "Environment: DATABASE_URL (required), PORT (default 8082), BIND_ADDRESS,\n"
             "WORKER_THREADS, LOG_LEVEL, LOG_FORMAT, SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S,\n"
             "CONNECTION_LIMIT, API_TOKENS, READ_TOKENS, LIVE_HEARTBEAT_MS, LIVE_RING_EVENTS,\n"
-            "DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_LOCK_TIMEOUT_MS.\n");
+            "DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_LOCK_TIMEOUT_MS, READ_DATABASE_URL.\n");
 }
 
 static void query_metrics(void *buf)
@@ -91,14 +91,15 @@ static int serve(void)
     }
     log_sample_gets(cfg.log_sample_gets);
     struct db_settings db;
-    if (!db_settings_load(&db, err, sizeof err)) {
+    const char *read_url; /* READ_DATABASE_URL: every GET is served there (a hot standby) */
+    if (!db_settings_load(&db, err, sizeof err) || !reads_url_load(&read_url, err, sizeof err)) {
         fprintf(stderr, "query-service: %s\n", err);
         return 2;
     }
-    reads_init(cfg.database_url, &db);
+    reads_init(read_url ? read_url : cfg.database_url, &db);
     verify_init(reads_pool());
     metrics_set_extra(query_metrics);
-    if (!projector_start(cfg.database_url) || !waits_start()) {
+    if (!projector_start(cfg.database_url) || !waits_start(read_url)) {
         log_msg(LOG_ERROR, "cannot start the projector or waker thread");
         projector_stop();
         return 1;
@@ -131,9 +132,15 @@ static int serve(void)
         .read_tokens = cfg.read_tokens,
         .on_drain = query_drain,
     };
-    log_msg(LOG_INFO,
-            "query-service: %d database connections at most (%d pooled + the projector's)",
-            db.pool_size + 1, db.pool_size);
+    if (read_url)
+        log_msg(LOG_INFO,
+                "query-service: reads from READ_DATABASE_URL: %d connections there (%d pooled + "
+                "the checkpoint poller), 1 on DATABASE_URL (the projector's)",
+                db.pool_size + 1, db.pool_size);
+    else
+        log_msg(LOG_INFO,
+                "query-service: %d database connections at most (%d pooled + the projector's)",
+                db.pool_size + 1, db.pool_size);
     enum err rc = server_run(&o);
     waits_stop();
     live_stop();

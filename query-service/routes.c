@@ -74,13 +74,13 @@ static bool prelude(struct request *r, int64_t *position)
     if (!query_int(r, "min_position", 0, INT64_MAX, &min) ||
         !query_int(r, "wait_ms", 0, WAIT_MAX_MS, &wait_ms))
         return false;
-    bool reached = projector_wait(min, 0, position);
+    bool reached = waits_wait(min, 0, position);
     if (!reached && wait_ms > 0) {
         if (!r->park_deadline_ms)
             r->park_deadline_ms = waits_now_ms() + wait_ms;
         if (waits_park(r, min, r->park_deadline_ms))
             return false;
-        reached = projector_wait(min, 0, position); /* not parked: it may have arrived */
+        reached = waits_wait(min, 0, position); /* not parked: it may have arrived */
     }
     set_position_header(r, *position);
     if (reached)
@@ -340,7 +340,7 @@ static void handle_readyz(struct request *r)
     if (!prelude(r, &position))
         return;
     struct projector_progress p;
-    projector_progress(&p);
+    waits_progress(&p);
     struct err_detail why = {0};
     if (reads_ping() != ERR_OK) {
         fail(r, ERR_DB_DOWN);

@@ -220,6 +220,11 @@ class Cluster:
                     raise
         sb.primary, sb.name = self, name
         self.wait_streaming(name)
+        # WAL reaches a standby once flushed; with synchronous_commit=off the WAL writer
+        # flushes only every wal_writer_delay (200 ms), which a standby's readers would wait
+        # out. Production commits synchronously; fsync stays off, so it costs little here.
+        self.psql("ALTER SYSTEM SET synchronous_commit = on", db="postgres")
+        self.psql("SELECT pg_reload_conf()", db="postgres")
         return sb
 
     def wait_streaming(self, name, timeout=READY_TIMEOUT_S):

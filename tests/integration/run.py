@@ -23,8 +23,10 @@ import harness  # noqa: E402
 from orderly_env import REPO  # noqa: E402
 
 # A module that takes PostgreSQL down (or restarts it) runs alone: its outage must not meet
-# another module's test, and its long fault tests then run beside the rest.
-STOPS_POSTGRES = re.compile(r"\boutage\(|cluster\.(restart|stop_server)\(")
+# another module's test, and its long fault tests then run beside the rest. So does one that
+# says `RUN_ALONE = True` (it builds its own shared environment, e.g. with a standby).
+STOPS_POSTGRES = re.compile(r"\boutage\(|cluster\.(restart|stop_server)\(|^RUN_ALONE = True$",
+                            re.M)
 DEFAULT_JOBS = 3
 SECONDS_PER_TEST = 2.0  # a module's weight before its duration was ever measured
 
