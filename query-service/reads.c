@@ -413,6 +413,32 @@ enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out)
     return ERR_OK;
 }
 
+/* The server answering, whether it is a standby, and how far its replay is behind what it
+ * received (0 when it has replayed everything: an idle primary is not lag). */
+#define SQL_READ_DATABASE                                                                          \
+    "SELECT coalesce(host(inet_server_addr()) || ':' || inet_server_port(), 'local'), "            \
+    "pg_is_in_recovery(), CASE WHEN NOT pg_is_in_recovery() OR pg_last_wal_receive_lsn() "         \
+    "IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 ELSE greatest(0, (1000 * "               \
+    "extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()))::bigint) END"
+
+enum err reads_database(json_t **out)
+{
+    struct db_conn *c;
+    PGresult *res = NULL;
+    enum err e = db_pool_get(pool, &c, NULL);
+    if (e != ERR_OK)
+        return e;
+    e = db_sql(c, SQL_READ_DATABASE, 0, NULL, &res);
+    db_pool_put(pool, c);
+    if (e != ERR_OK)
+        return e;
+    bool standby = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    *out = json_pack("{s:s, s:s, s:o}", "server", PQgetvalue(res, 0, 0), "role",
+                     standby ? "standby" : "primary", "replay_lag_ms", int_json(res, 0, 2));
+    PQclear(res);
+    return ERR_OK;
+}
+
 enum err reads_projections(json_t **out)
 {
     enum err e = ERR_OK;

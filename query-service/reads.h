@@ -49,5 +49,7 @@ enum err reads_stream(const char *stream_id, int64_t from_version, int limit, js
 /* {events:[...], next_after_position} for positions in (after, upto]. */
 enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out);
 enum err reads_projections(json_t **out);
+/* The database reads are served from: {server, role: primary|standby, replay_lag_ms}. */
+enum err reads_database(json_t **out) __attribute__((warn_unused_result));
 
 #endif

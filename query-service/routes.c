@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define WAIT_DEFAULT_MS 2000
 #define WAIT_MAX_MS     30000
@@ -324,13 +325,36 @@ static void handle_stream_verify(struct request *r)
     answer(r, e, body);
 }
 
+/* Who answers: this instance, its projector's role (leader or standby projector) and the
+ * database its reads come from (borrowed: database gets another reference). */
+static json_t *served_by(json_t *database)
+{
+    char host[256] = "";
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    char instance[300];
+    snprintf(instance, sizeof instance, "%s/%ld", host, (long)getpid());
+    struct projector_progress p;
+    projector_progress(&p); /* this instance's own projector, not the read database's */
+    return json_pack("{s:s, s:s, s:O}", "instance", instance, "role",
+                     projector_status_name(p.status), "read_database", database);
+}
+
 static void handle_projections(struct request *r)
 {
     int64_t position;
     if (!prelude(r, &position))
         return;
-    json_t *body = NULL;
+    json_t *body = NULL, *database = NULL;
     enum err e = reads_projections(&body);
+    if (e == ERR_OK && (e = reads_database(&database)) != ERR_OK) {
+        json_decref(body);
+        body = NULL;
+    }
+    size_t i;
+    json_t *row;
+    json_array_foreach(body, i, row) json_object_set_new(row, "served_by", served_by(database));
+    json_decref(database);
     answer(r, e, body);
 }
 
@@ -353,7 +377,11 @@ static void handle_readyz(struct request *r)
         problem_send(r, ERR_NOT_READY, &why);
         return;
     }
-    http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    json_t *body = json_pack("{s:s}", "status", "ready"), *database = NULL;
+    if (reads_database(&database) == ERR_OK)
+        json_object_set_new(body, "served_by", served_by(database));
+    json_decref(database);
+    http_respond_json(r, 200, body);
 }
 
 static void handle_healthz(struct request *r)

@@ -14,7 +14,9 @@ os.environ["ORDERLY_TEST_READ_STANDBY"] = "1"
 
 import harness  # noqa: E402
 import test_query_model  # noqa: E402
+import query_support  # noqa: E402
 from harness import Client, free_port, new_id  # noqa: E402
+from ops_support import ExtraService  # noqa: E402
 from query_support import QueryTest  # noqa: E402
 
 LATENCY_ROUNDS = 60
@@ -95,6 +97,8 @@ class StandbyReadsTest(QueryTest):
         self.assertIn("Retry-After", r.headers)
         self.assertGreaterEqual(waited, 0.9, "answered before its deadline")
         self.assertLess(int(r.headers["X-Projection-Position"]), position)
+        lag = self.q.get("/v1/projections").body[0]["served_by"]["read_database"]
+        self.assertGreater(lag["replay_lag_ms"], 0, lag)
         # A wait parked while replay is paused is answered once it resumes.
         answer = {}
 
@@ -125,6 +129,35 @@ class StandbyReadsTest(QueryTest):
             if line.startswith("orderly_min_position_parked "):
                 return int(line.split()[1])
         return 0
+
+    def test_standby_projections_name_instance_role_and_read_database(self):
+        """/v1/projections and /readyz say who answers: the instance, its projector's role, the
+        database its reads come from (a standby here, the primary without READ_DATABASE_URL)
+        and that database's replay lag."""
+        sb = standby()
+        r = self.q.get("/v1/projections")
+        self.assertEqual(r.status, 200, r)
+        served = r.body[0]["served_by"]
+        self.assertEqual(served["role"], "leader", r)
+        self.assertTrue(served["instance"].endswith("/%d" % harness.env().service("query")
+                                                    .proc.pid), served)
+        self.assertEqual(served["read_database"]["role"], "standby", r)
+        self.assertEqual(served["read_database"]["server"], "127.0.0.1:%d" % sb.port, r)
+        self.assertGreaterEqual(served["read_database"]["replay_lag_ms"], 0, r)
+        ready = self.q.get("/readyz")
+        self.assertEqual((ready.status, ready.body["served_by"]["read_database"]["role"]),
+                         (200, "standby"), ready)
+        # A second instance on the primary alone: a standby projector reading the primary.
+        other = ExtraService("query")
+        other.start()
+        self.addCleanup(other.stop)
+        query_support.wait_ready(other.port)
+        c = Client(other.port)
+        self.addCleanup(c.close)
+        served = c.get("/v1/projections").body[0]["served_by"]
+        self.assertEqual((served["role"], served["read_database"]["role"],
+                          served["read_database"]["replay_lag_ms"]),
+                         ("standby", "primary", 0), served)
 
     def test_standby_bad_read_database_url_exits_2(self):
         e = dict(os.environ)
