@@ -1,5 +1,6 @@
-/* `query-service rebuild`: shadow tables filled by the projector's own batch code below a safe
- * horizon, caught up to the head, then swapped in while the live projector waits on a lock. */
+/* `query-service rebuild`: shadow tables filled in bulk by the projector's own batch code below a
+ * safe horizon, indexed, caught up to the head, then swapped in while the live projector waits on
+ * a lock. */
 #include "rebuild.h"
 
 #include "config.h"
@@ -13,13 +14,57 @@
 #include <string.h>
 #include <time.h>
 
-#define BATCH_DEFAULT    5000
+#define BATCH_DEFAULT    20000
 #define BATCH_MAX        100000
 #define SWAP_GAP_EVENTS  2000 /* swap once no more than this is left: the lock stays short */
 #define CATCH_UP_ROUNDS  20   /* a log growing faster than we replay still gets swapped */
 #define SWAP_TRIES       3    /* a deadlock (the batch's lock order changed?) is retried */
 #define SETTLE_NOTICE_MS 5000
 #define PROGRESS_EVERY   100000
+
+/* Bulk fill (issue 13): the shadow tables are filled unlogged and with only the indexes behind
+ * their constraints (the primary keys the batch upserts on, the unique keyset positions); the
+ * live tables' other indexes are built once after the fill, from their definitions, after the
+ * tables are set logged, still before the swap. Only the shadow schema is touched, so a kill at
+ * any instant leaves the live tables as they were; its constraints are checked row by row. */
+#define SHADOW_INDEXES(rel)                                                                        \
+    "SELECT c.relname, i.indisunique AS uniq, "                                                    \
+    "substring(pg_get_indexdef(i.indexrelid) from ' USING .*$') AS body FROM pg_index i "          \
+    "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = " rel " AND NOT EXISTS ("          \
+    "SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid) "
+#define BULK_FNS_SQL                                                                               \
+    "CREATE FUNCTION " REBUILD_SCHEMA ".bulk_start(live text) RETURNS void "                       \
+    "LANGUAGE plpgsql AS $f$ DECLARE t text; ix record; BEGIN "                                    \
+    "FOR t IN SELECT " REBUILD_SCHEMA ".read_tables(live) LOOP "                                   \
+    "FOR ix IN " SHADOW_INDEXES(                                                                   \
+        "format('" REBUILD_SCHEMA                                                                  \
+        ".%I', t)::regclass") " LOOP "                                                             \
+                              "EXECUTE format('DROP INDEX " REBUILD_SCHEMA                         \
+                              ".%I', ix.relname); END LOOP; "                                      \
+                              "EXECUTE format('ALTER TABLE " REBUILD_SCHEMA                        \
+                              ".%I SET UNLOGGED', t); END LOOP; END $f$;\n"                        \
+                              "CREATE FUNCTION " REBUILD_SCHEMA                                    \
+                              ".bulk_finish(live text) RETURNS void "                              \
+                              "LANGUAGE plpgsql AS $f$ DECLARE t text; ix record; BEGIN "          \
+                              "FOR t IN SELECT " REBUILD_SCHEMA ".read_tables(live) LOOP "         \
+                              "EXECUTE format('ALTER TABLE " REBUILD_SCHEMA                        \
+                              ".%I SET LOGGED', t); "                                              \
+                              "FOR ix IN " SHADOW_INDEXES(                                         \
+                                  "format('%I.%I', live, t)::regclass") " LOOP "                   \
+                                                                        "EXECUTE format('CREATE "  \
+                                                                        "%sINDEX %I "              \
+                                                                        "ON " REBUILD_SCHEMA       \
+                                                                        ".%I', "                   \
+                                                                        "CASE WHEN ix.uniq THEN "  \
+                                                                        "'UNIQUE ' ELSE '' END, "  \
+                                                                        "ix.relname, t) || "       \
+                                                                        "ix.body; "                \
+                                                                        "END LOOP; END LOOP; END " \
+                                                                        "$f$;\n"
+#define BULK_START_SQL  "SELECT " REBUILD_SCHEMA ".bulk_start($1)"
+#define BULK_FINISH_SQL "SELECT " REBUILD_SCHEMA ".bulk_finish($1)"
+/* Index builds sort in memory up to this much (the server's default is 64MB). */
+#define BULK_INDEX_MEM_SQL "SET maintenance_work_mem TO '256MB'"
 
 struct rebuild {
     struct db_conn *c; /* DB_SESSION: the rebuild lock and search_path are this session's */
@@ -207,8 +252,24 @@ static bool prepare(struct rebuild *r)
     return run(r->c, "BEGIN", 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_SETUP_SQL, 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_CREATE_SQL, 1, lp, NULL, 0, NULL) &&
+           run(r->c, BULK_FNS_SQL, 0, NULL, NULL, 0, NULL) &&
+           run(r->c, BULK_START_SQL, 1, lp, NULL, 0, NULL) &&
            run(r->c, "COMMIT", 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_SEARCH_PATH_SQL, 1, lp, NULL, 0, NULL);
+}
+
+/* After the bulk fill: the shadow tables logged and fully indexed, as the live ones are. */
+static bool bulk_finish(struct rebuild *r)
+{
+    const char *lp[] = {r->live};
+    int64_t start = now_ms();
+    bool ok = run(r->c, BULK_INDEX_MEM_SQL, 0, NULL, NULL, 0, NULL) &&
+              run(r->c, BULK_FINISH_SQL, 1, lp, NULL, 0, NULL) &&
+              run(r->c, "RESET maintenance_work_mem", 0, NULL, NULL, 0, NULL);
+    if (ok)
+        log_msg(LOG_INFO, "rebuild: shadow tables logged and indexed in %.2f s",
+                (double)(now_ms() - start) / 1000.0);
+    return ok;
 }
 
 static int batch_size(void)
@@ -231,7 +292,8 @@ int rebuild_run(const char *database_url, const char *name)
     struct rebuild r = {.batch = batch_size(), .c = db_conn_new(&cfg, DB_SESSION)};
     int64_t start = now_ms();
     log_msg(LOG_INFO, "rebuild: %s into schema " REBUILD_SCHEMA ", batches of %d", name, r.batch);
-    bool ok = prepare(&r) && catch_up(&r) && swap(&r);
+    /* The second catch_up replays what arrived while the indexes were built. */
+    bool ok = prepare(&r) && catch_up(&r) && bulk_finish(&r) && catch_up(&r) && swap(&r);
     if (ok) {
         double s = (double)(now_ms() - start) / 1000.0;
         log_msg(LOG_INFO,

@@ -32,6 +32,53 @@ def shadow_position():
         return 0
 
 
+def index_defs():
+    """Every index of the live read tables, by name: what a swap must leave as it found it."""
+    return dict(sql("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+                    "AND tablename LIKE 'rm\\_%'"))
+
+
+def shadow_tables():
+    """{table: (relpersistence, sorted index names)} of the shadow schema, now."""
+    rows = sql("SELECT c.relname, c.relpersistence, coalesce(string_agg(x.relname, ' ' ORDER BY "
+               "x.relname), '') FROM pg_class c LEFT JOIN pg_index i ON i.indrelid = c.oid "
+               "LEFT JOIN pg_class x ON x.oid = i.indexrelid WHERE c.relnamespace = "
+               "'orderly_rebuild'::regnamespace AND c.relkind = 'r' AND c.relname LIKE 'rm\\_%' "
+               "GROUP BY 1, 2")
+    return {t: (p, ix.split()) for t, p, ix in rows}
+
+
+class HeldLock:
+    """A psql session holding ACCESS SHARE on a table in an open transaction: whatever wants the
+    table exclusively (SET LOGGED, the swap) waits until release()."""
+
+    def __init__(self, table):
+        psql = os.path.join(harness.env().cluster.bindir, "psql")
+        self.table = table
+        self.proc = subprocess.Popen([psql, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d",
+                                      harness.env().cluster.url], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc.stdin.write("BEGIN; LOCK TABLE %s IN ACCESS SHARE MODE; SELECT 'locked';\n"
+                              % table)
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()  # psql answers or exits (ON_ERROR_STOP)
+        if line.strip() != "locked":
+            self.proc.kill()
+            self.proc.communicate(timeout=30)
+            raise AssertionError("could not lock %s: %r" % (table, line))
+
+    def waited_on(self):
+        return sql_value("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+                         "to_regclass(%s)" % sql_literal(self.table)) != "0"
+
+    def release(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.write("COMMIT;\n")
+            self.proc.stdin.close()
+            self.proc.wait(30)
+        self.proc.stdout.close()
+
+
 def rebuild_cmd(*args, batch=None):
     env = dict(os.environ)
     env.update(harness.env().service_env())
@@ -109,6 +156,7 @@ class RebuildTest(QueryTest):
         self.post_ok("/v1/orders/%s/cancel" % self.orders[0], {"reason": "changed mind"})
         # A log long enough that a rebuild in small batches is still running when looked at.
         self.seed(SEED_EVENTS)
+        self.indexes = index_defs()
 
     def seed(self, n):
         acc = self.prefix + "seeded"
@@ -145,6 +193,12 @@ class RebuildTest(QueryTest):
         for ix in ("rm_orders_customer", "rm_orders_status", "rm_accounts_owner"):
             self.assertEqual(sql_value("SELECT to_regclass(%s) IS NOT NULL" % sql_literal(ix)),
                              "t", ix)
+        # The bulk fill's shortcuts are undone: every index as defined, every table logged.
+        self.assertEqual(index_defs(), self.indexes)
+        persistence = dict(sql("SELECT relname, relpersistence FROM pg_class WHERE "
+                               "relnamespace = 'public'::regnamespace AND relkind = 'r' "
+                               "AND relname LIKE 'rm\\_%'"))
+        self.assertEqual(persistence, {t: "p" for t in READ_TABLES})
 
     def test_es_rebuild_while_commands_and_reads_flow(self):
         before = table_oids()
@@ -210,6 +264,76 @@ class RebuildTest(QueryTest):
         self.assertNotEqual(table_oids()["rm_orders"], before["rm_orders"])
         self.assert_live_tables_sound()
         self.assert_matches_replay()
+
+    def test_es_rebuild_fills_unlogged_shadow_and_indexes_after(self):
+        """The fill writes unlogged shadow tables with only their constraints' indexes (the
+        keys the batch upserts on); the others are built once, after the fill."""
+        self.wait_projected(head_position())
+        cmd, env = rebuild_cmd(batch=5)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        try:
+            self.assertTrue(harness.wait_until(lambda: shadow_position() > 0, 30, 0.02),
+                            "the rebuild never started replaying")
+            during = shadow_tables()
+            self.assertIsNone(proc.poll(), "the rebuild finished before it could be looked at")
+            out = proc.communicate(timeout=120)[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
+        self.assertEqual(during["rm_orders"], ("u", ["rm_orders_pkey",
+                                                      "rm_orders_placed_position_key"]))
+        self.assertEqual(during["rm_accounts"], ("u", ["rm_accounts_opened_position_key",
+                                                        "rm_accounts_pkey"]))
+        self.assertEqual(proc.returncode, 0, out)
+        self.assertIn("shadow tables logged and indexed", out)
+        self.assert_live_tables_sound()
+        self.assert_matches_replay()
+
+    def kill_while_blocked(self, table):
+        """kill -9 while the rebuild waits for a lock on table, then a rebuild that completes."""
+        self.wait_projected(head_position())
+        before = table_oids()
+        cmd, env = rebuild_cmd(batch=50)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        held = None
+        try:
+            self.assertTrue(harness.wait_until(lambda: shadow_position() > 0, 30, 0.02),
+                            "the rebuild never started replaying")
+            held = HeldLock(table)
+            self.assertTrue(harness.wait_until(held.waited_on, 60, 0.02),
+                            "the rebuild never waited on %s" % table)
+            self.assertIsNone(proc.poll())
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+        finally:
+            # Its server session sees the client gone only once the lock is granted; until
+            # then the queued request would hold up readers of the table too.
+            if held:
+                held.release()
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(30)
+            proc.stdout.close()
+        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        self.assertTrue(harness.wait_until(lambda: sql_value(REBUILD_LOCK_HELD) == "0", 30))
+        self.assertEqual(table_oids(), before)
+        self.assert_matches_replay()  # live views untouched and still right
+        p = run_rebuild()
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertNotEqual(table_oids()["rm_orders"], before["rm_orders"])
+        self.assert_live_tables_sound()
+        self.assert_matches_replay()
+
+    def test_es_rebuild_kill_while_indexing_leaves_live_tables(self):
+        """Blocked in the step after the fill (setting the shadow logged, building indexes)."""
+        self.kill_while_blocked("orderly_rebuild.rm_accounts")
+
+    def test_es_rebuild_kill_at_swap_leaves_live_tables(self):
+        """Blocked on the live tables' lock: shadow complete, nothing swapped yet."""
+        self.kill_while_blocked("public.rm_orders")
 
     def test_es_rebuild_unknown_name_is_usage_error(self):
         before = table_oids()
