@@ -39,7 +39,7 @@ class LogWatch:
     def errors_until(self, cid):
         """Error lines, once the access line of the request tagged cid is written (the lines of
         the requests before it are then written too); None if it never is."""
-        if not harness.wait_until(lambda: any(cid in l for l in self.lines()), 10, 0.05):
+        if not harness.wait_until(lambda: any(cid in l for l in self.lines()), 30, 0.05):
             return None
         return [l for l in self.lines() if ERROR_LINE.match(l)]
 
@@ -117,8 +117,8 @@ class HostileTest(QueryTest):
         """Neither service logged an error since setUp: a last tagged request to each marks
         where its log is complete."""
         last = new_id("hostile-last-")
-        for client in (self.cmd, self.q):
-            client.get("/healthz", headers={"X-Correlation-ID": last})
+        for client in (self.cmd, self.q):  # a 404 is always logged; a 200 GET may be sampled
+            client.get("/hostile-log-marker", headers={"X-Correlation-ID": last})
         for watch in self.logs:
             errors = watch.errors_until(last)
             self.assertIsNotNone(errors, "%s logged no access line" % watch.svc.name)

@@ -39,6 +39,8 @@ class AuthTest(OpsTest):
             # Case-insensitive scheme, as RFC 9110 says.
             r = c.post("/v1/orders", order_body(), headers={"Authorization": "bearer tok-beta"})
             self.assertEqual(r.status, 201, r)
+            # Ready comes later than alive on a busy machine; the wait itself sends no token.
+            svc.wait_ready()
             for path in OPEN_PATHS:
                 self.assertEqual(c.get(path).status, 200, path)
         finally:
