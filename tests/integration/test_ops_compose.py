@@ -39,6 +39,15 @@ class ComposeFileTest(unittest.TestCase):
         self.doc = load_compose()
         self.svcs = self.doc["services"]
 
+    def test_max_connections_fit_the_scale_example(self):
+        """README's rule: replicas x (DB_POOL_SIZE + 1) + one-shots <= max_connections - 3,
+        for the README's `--scale query-service=3` with one command-service."""
+        command = " ".join(self.svcs["postgres"]["command"])
+        max_conn = int(re.search(r"max_connections=(\d+)", command).group(1))
+        pools = {n: int(self.svcs[n]["environment"]["DB_POOL_SIZE"]) for n in APP}
+        need = (pools["command-service"] + 1) + 3 * (pools["query-service"] + 1) + 2
+        self.assertLessEqual(need, max_conn - 3)
+
     def test_services(self):
         self.assertEqual(set(self.svcs), SERVICES)
 
