@@ -250,6 +250,44 @@ class Cluster:
             time.sleep(0.02)
         raise HarnessError("standby did not replay up to %s within %.0fs" % (lsn, timeout))
 
+    def make_synchronous(self, standby):
+        """Commits on this primary wait until `standby` has flushed them: a 2xx is then on two
+        machines."""
+        self.psql("ALTER SYSTEM SET synchronous_standby_names = '%s'" % standby.name, db="postgres")
+        self.psql("ALTER SYSTEM SET synchronous_commit = on", db="postgres")
+        self.psql("SELECT pg_reload_conf()", db="postgres")
+        query = ("SELECT count(*) FROM pg_stat_replication WHERE application_name = '%s' "
+                 "AND sync_state = 'sync'" % standby.name)
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while self.psql(query, db="postgres")[0][0] != "1":
+            if time.monotonic() > deadline:
+                raise HarnessError("standby %s never became synchronous" % standby.name)
+            time.sleep(0.05)
+
+    def kill_postmaster(self):
+        """The machine dies: SIGKILL to the postmaster (pid from postmaster.pid) and to every
+        child it had, then waits until none of them exists. No checkpoint, no shutdown record."""
+        with open(os.path.join(self.datadir, "postmaster.pid")) as f:
+            pid = int(f.readline())
+        family = [pid] + _children(pid)
+        for p in family:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.running = False
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while any(_alive(p) for p in family):
+            if time.monotonic() > deadline:
+                raise HarnessError("postmaster %d or a child survived SIGKILL" % pid)
+            time.sleep(0.01)
+
+    def promote(self):
+        """On a standby: pg_ctl promote, waiting until it accepts writes (what a failover
+        manager such as Patroni does after it has fenced the old primary)."""
+        self._run(["pg_ctl", "-D", self.datadir, "-w", "-t", "%d" % READY_TIMEOUT_S, "promote"])
+        self.primary = None
+
     def destroy(self):
         if self.running:
             try:
@@ -257,6 +295,38 @@ class Cluster:
             except Exception:  # a wedged server must not keep the temp dir alive
                 pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _children(pid):
+    """Pids whose parent is pid (from /proc)."""
+    kids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(entry))
+    return kids
+
+
+def _alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def multi_host_url(*clusters, attrs="read-write"):
+    """A libpq multi-host URL over clusters: libpq tries them in order and keeps the first
+    whose session matches target_session_attrs (read-write: the primary)."""
+    hosts = ",".join("127.0.0.1:%d" % c.port for c in clusters)
+    return "postgresql://postgres@%s/%s?target_session_attrs=%s" % (hosts, DB_NAME, attrs)
 
 
 def http_get_status(port, path, timeout=2.0):
