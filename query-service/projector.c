@@ -16,7 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-#define BATCH_MAX      1000
+#define BATCH_MAX 1000
+/* Far behind (a replay from 0, a long outage): 4x the rows per upsert and checkpoint; each new
+ * order of a batch holds a ~9 KiB slot (ITEMS_MAX items), so more would cost RSS. Near the
+ * head, small batches keep the lag short. */
+#define CATCH_UP_BATCH 4000
 #define WAKE_MS        250 /* fallback timer: notifications are lost while disconnected */
 #define PENDING_MS     2   /* re-check soon while a horizon candidate waits to settle */
 #define LOCK_RETRY_MS  1000
@@ -211,13 +215,14 @@ static bool project_once(struct session *s, bool *more)
     char from[24], to[24], limit[24];
     snprintf(from, sizeof from, "%" PRId64, s->checkpoint);
     snprintf(to, sizeof to, "%" PRId64, s->horizon);
-    snprintf(limit, sizeof limit, "%d", BATCH_MAX);
+    int batch = s->horizon - s->checkpoint > CATCH_UP_BATCH ? CATCH_UP_BATCH : BATCH_MAX;
+    snprintf(limit, sizeof limit, "%d", batch);
     const char *params[] = {from, to, limit};
     PGresult *res;
     if (db_read(s->c, ST_PROJ_EVENTS, params, &res) != ERR_OK)
         return false;
     int n = PQntuples(res);
-    *more = n == BATCH_MAX;
+    *more = n == batch;
     int64_t target = *more ? readmodel_int(res, n - 1, EV_COL_POSITION) : s->horizon;
     struct err_detail why = {0};
     enum err rc = batch_apply(s->c, res, s->checkpoint, target, &why);

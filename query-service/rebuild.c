@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define BATCH_DEFAULT    20000
+#define BATCH_DEFAULT    5000
 #define BATCH_MAX        100000
 #define SWAP_GAP_EVENTS  2000 /* swap once no more than this is left: the lock stays short */
 #define CATCH_UP_ROUNDS  20   /* a log growing faster than we replay still gets swapped */
