@@ -28,6 +28,13 @@ static struct db_pool *pool;
 void commands_init(const char *conninfo, const char *options, const struct db_settings *s)
 {
     store_db_config(&pool_config, conninfo, "orderly-command", options);
+    char err[128];
+    int commit_timeout_ms;
+    if (!db_commit_timeout_load(&commit_timeout_ms, err, sizeof err)) {
+        fprintf(stderr, "command-service: %s\n", err);
+        exit(2); /* a bad setting, as main's EXIT_CONFIG */
+    }
+    db_bound_writes(commit_timeout_ms);
     pool = db_pool_new(&pool_config, s->pool_size, s->pool_wait_ms);
 }
 

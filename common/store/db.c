@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* A read is tried at most this often (one retry). */
 #define DB_READ_TRIES 2
@@ -212,6 +213,84 @@ static struct db_fault prepare_once(struct db_conn *c, int id, bool read)
     return f;
 }
 
+/* Set once at start-up, before any connection is used (db_bound_writes). */
+static int write_timeout_ms;
+
+void db_bound_writes(int ms)
+{
+    write_timeout_ms = ms;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void cancel_running(struct db_conn *c)
+{
+    char why[256] = "";
+    PGcancel *k = PQgetCancel(c->pg);
+    if (!k || !PQcancel(k, why, sizeof why))
+        log_msg(LOG_WARN, "%s: cancel failed: %s", c->cfg->app_name, why);
+    PQfreeCancel(k);
+}
+
+/* The last result of what was sent (NULL when nothing came back). */
+static PGresult *last_result(struct db_conn *c)
+{
+    PGresult *r = NULL, *next;
+    while ((next = PQgetResult(c->pg)) != NULL) {
+        PQclear(r);
+        r = next;
+    }
+    return r;
+}
+
+/* Waits for the answer to what was sent until timeout_ms, then cancels it (the server answers
+ * a cancel at once, a commit waiting for a synchronous standby with success and a WARNING
+ * "canceling wait for synchronous replication"). *late says the deadline passed. */
+static PGresult *await_bounded(struct db_conn *c, int timeout_ms, bool *late)
+{
+    long long deadline = now_ms() + timeout_ms;
+    *late = false;
+    while (PQisBusy(c->pg)) {
+        long long left = deadline - now_ms();
+        if (left <= 0) {
+            cancel_running(c);
+            *late = true;
+            break;
+        }
+        struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
+        if ((poll(&pfd, 1, (int)left) < 0 && errno != EINTR) || !PQconsumeInput(c->pg))
+            break;
+    }
+    return last_result(c);
+}
+
+/* The answer to a write just sent, within write_timeout_ms. Past it, whatever the server
+ * answers is ERR_DB_DOWN: the statement may have committed, but not provably on a synchronous
+ * standby. */
+static struct db_fault write_bounded(struct db_conn *c, bool sent, const char *what, PGresult **out,
+                                     char constraint[64])
+{
+    if (!sent)
+        return settle(c, NULL, what, false, out, constraint);
+    bool late;
+    PGresult *r = await_bounded(c, write_timeout_ms, &late);
+    if (!late)
+        return settle(c, r, what, false, out, constraint);
+    log_msg(LOG_WARN, "%s: %s: no answer within DB_COMMIT_TIMEOUT_MS (%d ms), cancelled: %s",
+            c->cfg->app_name, what, write_timeout_ms,
+            PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK
+                ? "committed on this server only, not acknowledged"
+                : "not committed");
+    PQclear(r);
+    metrics_count_db_error();
+    return (struct db_fault){ERR_DB_DOWN, PQstatus(c->pg) == CONNECTION_BAD, false};
+}
+
 static struct db_fault run_prepared(struct db_conn *c, int id, const char *const *params, bool read,
                                     PGresult **out, char constraint[64])
 {
@@ -229,6 +308,10 @@ static struct db_fault run_prepared(struct db_conn *c, int id, const char *const
     if (f.err != ERR_OK)
         return f;
     const struct db_statement *st = &c->cfg->statements[id];
+    if (!read && write_timeout_ms > 0)
+        return write_bounded(
+            c, PQsendQueryPrepared(c->pg, st->name, st->nparams, params, NULL, NULL, 0), st->name,
+            out, constraint);
     PGresult *r = PQexecPrepared(c->pg, st->name, st->nparams, params, NULL, NULL, 0);
     return settle(c, r, st->name, read, out, constraint);
 }
@@ -261,10 +344,16 @@ enum err db_sql(struct db_conn *c, const char *sql, int nparams, const char *con
     struct db_fault f = conn_ready(c);
     if (f.err != ERR_OK)
         return f.err;
-    PGresult *r = nparams > 0 ? PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)
-                              : PQexec(c->pg, sql);
     char what[48];
     snprintf(what, sizeof what, "%.40s", sql);
+    if (write_timeout_ms > 0) {
+        bool sent = nparams > 0
+                        ? PQsendQueryParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)
+                        : PQsendQuery(c->pg, sql);
+        return write_bounded(c, sent, what, out, NULL).err;
+    }
+    PGresult *r = nparams > 0 ? PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)
+                              : PQexec(c->pg, sql);
     return settle(c, r, what, false, out, NULL).err;
 }
 
@@ -291,4 +380,20 @@ enum err db_wait(struct db_conn *c, int timeout_ms)
     log_msg(LOG_WARN, "%s: database connection lost while waiting", c->cfg->app_name);
     db_disconnect(c);
     return ERR_DB_DOWN;
+}
+
+bool db_commit_timeout_load(int *ms, char *err, size_t err_len)
+{
+    const char *v = getenv("DB_COMMIT_TIMEOUT_MS");
+    *ms = DB_COMMIT_TIMEOUT_DEFAULT;
+    if (!v || !*v)
+        return true;
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 7 || *end || n < 1 || n > 3600000) {
+        snprintf(err, err_len, "DB_COMMIT_TIMEOUT_MS: must be an integer between 1 and 3600000");
+        return false;
+    }
+    *ms = (int)n;
+    return true;
 }

@@ -29,6 +29,17 @@ struct db_config {
     int statement_count;
 };
 
+/* DB_COMMIT_TIMEOUT_MS: how long a command's write may wait, a synchronous standby included. */
+#define DB_COMMIT_TIMEOUT_DEFAULT 10000
+/* From now on in this process, a write (db_write, db_sql) still unanswered after ms is
+ * cancelled and reported ERR_DB_DOWN, even when the cancel finds it committed: a commit waiting
+ * for a synchronous standby is then committed on the primary alone and must not be
+ * acknowledged. 0 (the default): no bound. */
+void db_bound_writes(int ms);
+/* Reads DB_COMMIT_TIMEOUT_MS into *ms; on a bad value writes "VARIABLE: why" into err and
+ * returns false. */
+bool db_commit_timeout_load(int *ms, char *err, size_t err_len);
+
 /* Seconds libpq waits for a connection (the URL may set another connect_timeout). */
 #define DB_CONNECT_TIMEOUT_S "3"
 

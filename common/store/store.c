@@ -94,6 +94,17 @@ static void copy_field(char *dst, size_t cap, PGresult *r, int col)
     snprintf(dst, cap, "%s", PQgetvalue(r, 0, col));
 }
 
+/* A transaction that writes (a row no client key can name, gone again at its commit), so its
+ * commit waits for the synchronous standby like an append's: once it returns, everything the
+ * primary wrote before it is on the standby as well. */
+#define SYNC_BARRIER_SQL                                                                           \
+    "INSERT INTO idempotency_keys (key, request_hash, status, content_type, body)"                 \
+    " VALUES (repeat('~', 256) || pg_backend_pid(), '', 0, '', '');"                               \
+    "DELETE FROM idempotency_keys WHERE key = repeat('~', 256) || pg_backend_pid()"
+
+/* A stored answer may come from an append that was cancelled while it waited for the
+ * synchronous standby (answered 503, committed on the primary alone): it is replayed only
+ * after a barrier proves it is on the standby too, or the lookup is ERR_DB_DOWN. */
 enum err store_idem_lookup(struct db_conn *c, const char *key, const char *request_text,
                            struct stored_response *out, bool *found)
 {
@@ -114,7 +125,12 @@ enum err store_idem_lookup(struct db_conn *c, const char *key, const char *reque
         out->body = xstrndup(PQgetvalue(r, 0, 5), out->body_len);
     }
     PQclear(r);
-    return ERR_OK;
+    if (*found && (rc = db_sql(c, SYNC_BARRIER_SQL, 0, NULL, NULL)) != ERR_OK) {
+        free(out->body);
+        out->body = NULL;
+        *found = false;
+    }
+    return rc;
 }
 
 char *store_events_json(const struct decision *d)

@@ -212,3 +212,62 @@ class FailoverTest(QueryTest):
         for acc in accounts:
             r = self.get_fresh("/v1/accounts/" + acc, position)
             self.assertEqual((r.status, r.body["balance_cents"]), (200, want[acc]), acc)
+
+
+class SyncStandbyLostTest(QueryTest):
+    """The only synchronous standby stopped: a commit cannot reach two machines, so commands
+    answer 503 with Retry-After at their deadline and nothing is acknowledged, not even a
+    retry whose first attempt committed on the primary alone."""
+
+    ANSWER_WITHIN_S = COMMIT_TIMEOUT_MS / 1000.0 + 10  # slack for a loaded machine
+
+    def setUp(self):
+        super().setUp()
+        e = env()
+        if e.sync_standby is None:  # the failover test promoted it
+            e.add_sync_standby()
+        self.standby = e.sync_standby
+        self.cmd.close()
+        self.cmd = Client(e.service("command").port, timeout=3 * self.ANSWER_WITHIN_S)
+
+    def deposit_keyed(self, acc, key, amount):
+        t0 = time.monotonic()
+        r = self.cmd.post("/v1/accounts/%s/deposit" % acc, {"amount_cents": amount},
+                          headers={"Idempotency-Key": key, "X-Causation-ID": key})
+        return r, time.monotonic() - t0
+
+    def assert_unavailable(self, acc, key, amount):
+        r, seconds = self.deposit_keyed(acc, key, amount)
+        self.assert_problem(r, 503, "db-unavailable")
+        self.assertIn("Retry-After", r.headers)
+        self.assertLess(seconds, self.ANSWER_WITHIN_S, r)
+
+    def stored(self, key):
+        return int(harness.sql_value("SELECT count(*) FROM events WHERE metadata->>'causation_id'"
+                                     " = %s" % harness.sql_literal(key)))
+
+    def test_commands_answer_503_while_the_sync_standby_is_down_and_succeed_after(self):
+        acc = new_id("sl")
+        self.open_account(acc)
+        self.standby.stop_server("fast")
+        try:
+            first, second = new_id("k1"), new_id("k2")
+            self.assert_unavailable(acc, first, 100)
+            # The first attempt committed on the primary alone: its retry must not replay it
+            # as a 2xx while it is on one machine.
+            self.assert_unavailable(acc, first, 100)
+            self.assert_unavailable(acc, second, 20)
+        finally:
+            self.standby.start_server()
+        env().cluster.wait_streaming(self.standby.name)
+
+        def acknowledged(key, amount):
+            r = self.deposit_keyed(acc, key, amount)[0]
+            return r if r.status == 200 else None
+        for key, amount in ((first, 100), (second, 20), (new_id("k3"), 3)):
+            r = harness.wait_until(lambda: acknowledged(key, amount), harness.READY_TIMEOUT_S)
+            self.assertTrue(r, "%s not acknowledged after the standby came back" % key)
+            self.assertEqual(self.stored(key), 1, key)
+        position = int(harness.sql_value("SELECT max(position) FROM events"))
+        r = self.get_fresh("/v1/accounts/" + acc, position)
+        self.assertEqual((r.status, r.body["balance_cents"]), (200, 123), r)
