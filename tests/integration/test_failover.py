@@ -176,7 +176,7 @@ class FailoverTest(QueryTest):
             old, new = e.cluster, e.sync_standby
             old.kill_postmaster()
             killed_at = time.monotonic()
-            new.promote()
+            new.promote()  # pg_ctl -w notices the promotion up to 0.1 s after it happened
             promoted_at = time.monotonic()
             e.cluster, e.sync_standby, e.dead = new, None, e.dead + [old]
             self.wait_acks(load, load.count() + ACKS_AFTER_PROMOTION, "after the promotion")
@@ -185,9 +185,10 @@ class FailoverTest(QueryTest):
         self.assertEqual((load.errors, load.gave_up), ([], []))
         first_after = min(t for t, *_ in load.acked if t > killed_at)
         resumed_s = first_after - promoted_at
-        print("\nfailover: first write acknowledged %.2f s after the promotion (kill -> promoted "
-              "%.2f s); %d commands acknowledged" % (resumed_s, promoted_at - killed_at,
-                                                     len(load.acked)), flush=True)
+        print("\nfailover: first write acknowledged %.2f s after the kill, %.2f s after pg_ctl "
+              "promote returned (kill -> promoted %.2f s); %d commands acknowledged" % (
+                  first_after - killed_at, resumed_s, promoted_at - killed_at, len(load.acked)),
+              flush=True)
         self.assertLess(resumed_s, RESUME_LIMIT_S)
         self.assert_each_acknowledged_once(load)
         self.assert_balances(load, accounts)
@@ -271,3 +272,16 @@ class SyncStandbyLostTest(QueryTest):
         position = int(harness.sql_value("SELECT max(position) FROM events"))
         r = self.get_fresh("/v1/accounts/" + acc, position)
         self.assertEqual((r.status, r.body["balance_cents"]), (200, 123), r)
+
+
+class CommitTimeoutConfigTest(QueryTest):
+    def test_bad_commit_timeout_exits_2_with_one_line(self):
+        from ops_support import run_binary
+        for value in ("abc", "0", "-5", "1e3", "99999999"):
+            with self.subTest(value=value):
+                p = run_binary("command", env_overrides={
+                    "DB_COMMIT_TIMEOUT_MS": value, "PORT": str(harness.free_port())}, timeout=30)
+                self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+                lines = [line for line in p.stderr.splitlines() if line.strip()]
+                self.assertEqual(len(lines), 1, p.stderr)
+                self.assertIn("DB_COMMIT_TIMEOUT_MS", lines[0])
