@@ -28,14 +28,19 @@ def dump_events(prefix, upto=None):
         sql_literal("order-" + prefix + "%"), sql_literal("account-" + prefix + "%"))
     if upto is not None:
         where += " AND position <= %d" % upto
-    return sql_json(
-        "SELECT coalesce(json_agg(e ORDER BY (e->>'position')::bigint), '[]') FROM ("
-        "SELECT json_build_object('stream_id',stream_id,'stream_version',stream_version,"
-        "'position',position,'type',type,'schema_version',schema_version,'data',data,"
-        "'recorded_at_ms',floor(extract(epoch from recorded_at)*1000)::bigint,"
-        "'owner_key',(SELECT encode(k.key,'hex') FROM account_keys k "
-        "WHERE type = 'AccountOpened' AND k.account_id = data->>'account_id')) AS e "
-        "FROM events WHERE %s) x" % where)
+    return sql_json(fold_events_sql(where))
+
+
+def fold_events_sql(where):
+    """The query dump_events runs: the events matching the SQL condition `where` as one JSON
+    array in the shape build/tests/fold reads."""
+    return ("SELECT coalesce(json_agg(e ORDER BY (e->>'position')::bigint), '[]') FROM ("
+            "SELECT json_build_object('stream_id',stream_id,'stream_version',stream_version,"
+            "'position',position,'type',type,'schema_version',schema_version,'data',data,"
+            "'recorded_at_ms',floor(extract(epoch from recorded_at)*1000)::bigint,"
+            "'owner_key',(SELECT encode(k.key,'hex') FROM account_keys k "
+            "WHERE type = 'AccountOpened' AND k.account_id = data->>'account_id')) AS e "
+            "FROM events WHERE %s) x" % where)
 
 
 def fold(events):

@@ -12,7 +12,7 @@ import harness
 from harness import Client, new_id
 from cmd_support import run_concurrently
 from db_support import PrivateCluster, problem, ready
-from query_support import fold
+from query_support import fold, fold_events_sql
 
 REPLICAS = 10
 POOL = 3
@@ -25,15 +25,8 @@ OPS = 16  # per client: a command, then a read of it
 
 
 def dump_events(pc, prefix):
-    rows = pc.cluster.psql(
-        "SELECT coalesce(json_agg(e ORDER BY (e->>'position')::bigint), '[]') FROM ("
-        "SELECT json_build_object('stream_id',stream_id,'stream_version',stream_version,"
-        "'position',position,'type',type,'schema_version',schema_version,'data',data,"
-        "'recorded_at_ms',floor(extract(epoch from recorded_at)*1000)::bigint,"
-        "'owner_key',(SELECT encode(k.key,'hex') FROM account_keys k "
-        "WHERE type = 'AccountOpened' AND k.account_id = data->>'account_id')) AS e "
-        "FROM events WHERE stream_id LIKE 'account-%s%%') x" % prefix, raw=True)
-    return json.loads(rows)
+    where = "stream_id LIKE %s" % harness.sql_literal("account-" + prefix + "%")
+    return json.loads(pc.cluster.psql(fold_events_sql(where), raw=True))
 
 
 class ReplicasTest(unittest.TestCase):

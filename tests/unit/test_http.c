@@ -1,5 +1,6 @@
 /* Unit tests for common/http (router, problem+json, metrics), log, config and uuid. The
  * end-to-end server_run tests over loopback sockets are in test_server.c. */
+#include "capture.h"
 #include "config.h"
 #include "http/http.h"
 #include "http/internal.h"
@@ -426,24 +427,6 @@ START_TEST(test_log_init)
     ck_assert(log_init("test", "info", "json"));
 }
 END_TEST
-
-/* Runs fn with stdout redirected to a temp file and returns what it wrote (caller frees). */
-static char *capture_stdout(void (*fn)(void))
-{
-    fflush(stdout);
-    FILE *tmp = tmpfile();
-    int saved = dup(STDOUT_FILENO);
-    dup2(fileno(tmp), STDOUT_FILENO);
-    fn();
-    fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-    off_t size = lseek(fileno(tmp), 0, SEEK_END);
-    char *out = calloc(1, (size_t)size + 1);
-    ck_assert_int_eq(pread(fileno(tmp), out, (size_t)size, 0), size);
-    fclose(tmp);
-    return out;
-}
 
 static void log_some_lines(void)
 {

@@ -1,5 +1,6 @@
 /* Sampled access lines: which requests are sampled, which sequence numbers are written, and
  * that log_request writes 1 in N per route while errors and writes are all kept. */
+#include "capture.h"
 #include "log.h"
 
 #include <check.h>
@@ -49,23 +50,6 @@ static void log_traffic(void)
         log_request("c", "GET", "/a", 404, 1.0);
     for (int i = 0; i < 2; i++)
         log_request("c", "POST", "/a", 201, 1.0);
-}
-
-static char *capture_stdout(void (*fn)(void))
-{
-    fflush(stdout);
-    FILE *tmp = tmpfile();
-    int saved = dup(STDOUT_FILENO);
-    dup2(fileno(tmp), STDOUT_FILENO);
-    fn();
-    fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-    off_t size = lseek(fileno(tmp), 0, SEEK_END);
-    char *out = calloc(1, (size_t)size + 1);
-    ck_assert_int_eq(pread(fileno(tmp), out, (size_t)size, 0), size);
-    fclose(tmp);
-    return out;
 }
 
 START_TEST(test_log_request_samples_per_route)
