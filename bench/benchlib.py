@@ -144,9 +144,11 @@ def parse_pgbench(out):
 
 def pgbench(cluster, script, clients, secs=None, transactions=None, defines=None):
     """pgbench with prepared statements, as the services prepare theirs. Sessions set
-    orderly.internal_writer=on like the services', so no NOTIFY runs inside a transaction."""
+    orderly.internal_writer=on like the services', so no NOTIFY runs inside a transaction.
+    A deadlock (two opposite transfers inserting the same two streams) is retried, as the
+    services' db layer retries it."""
     cmd = ["pgbench", "-n", "-M", "prepared", "-c", str(clients), "-j", str(min(2, clients)),
-           "-f", script]
+           "--max-tries", "10", "-f", script]
     cmd += ["-T", str(secs)] if secs else ["-t", str(transactions)]
     for k, v in (defines or {}).items():
         cmd += ["-D", "%s=%s" % (k, v)]
