@@ -7,7 +7,9 @@ scripts/compose-test runs the same files on a real engine."""
 import os
 import re
 import shutil
+import signal
 import subprocess
+import tempfile
 import unittest
 from urllib.parse import urlsplit
 
@@ -15,9 +17,10 @@ import harness
 from harness import Client, new_id, wait_until
 from ops_support import (COMPOSE_FILE, ENV_EXAMPLE, InterpolationError, OpsTest, load_compose,
                          read_env_file)
-from orderly_env import REPO
+from orderly_env import PG_USER, REPO
 
-SERVICES = {"postgres", "migrate", "db-roles", "command-service", "query-service"}
+SERVICES = {"postgres", "postgres-replica", "migrate", "db-roles", "command-service",
+            "query-service"}
 APP = {"command-service": ("command", 8081, "orderly_command"),
        "query-service": ("query", 8082, "orderly_query")}
 DOCKERFILE = os.path.join(REPO, "Dockerfile")
@@ -28,6 +31,8 @@ POSTGRES_IMAGE_VOLUME = "/var/lib/postgresql/data"
 # Compose healthchecks retry (interval 10 s, 3 retries, after a 10 s start period): a test waits
 # as long before it calls a container unhealthy, never checks once.
 HEALTH_DEADLINE_S = 60
+# The replica's first start copies the whole test cluster (every database of the shard).
+CLONE_DEADLINE_S = 2 * HEALTH_DEADLINE_S
 
 
 def depends(svc):
@@ -39,14 +44,22 @@ class ComposeFileTest(unittest.TestCase):
         self.doc = load_compose()
         self.svcs = self.doc["services"]
 
+    def max_connections(self, name):
+        command = " ".join(self.svcs[name]["command"])
+        return int(re.search(r"max_connections=(\d+)", command).group(1))
+
     def test_max_connections_fit_the_scale_example(self):
-        """README's rule: replicas x (DB_POOL_SIZE + 1) + one-shots <= max_connections - 3,
-        for the README's `--scale query-service=3` with one command-service."""
-        command = " ".join(self.svcs["postgres"]["command"])
-        max_conn = int(re.search(r"max_connections=(\d+)", command).group(1))
+        """README's rule for the README's `--scale query-service=3` with one command-service:
+        on the primary, command replicas x (DB_POOL_SIZE + 1) + one projector session per
+        query replica + one-shots <= max_connections - 3; on the replica the query replicas'
+        pools and pollers, 3 x (DB_POOL_SIZE + 1); a hot standby needs at least the primary's
+        max_connections."""
+        primary, replica = self.max_connections("postgres"), self.max_connections(
+            "postgres-replica")
         pools = {n: int(self.svcs[n]["environment"]["DB_POOL_SIZE"]) for n in APP}
-        need = (pools["command-service"] + 1) + 3 * (pools["query-service"] + 1) + 2
-        self.assertLessEqual(need, max_conn - 3)
+        self.assertLessEqual((pools["command-service"] + 1) + 3 + 2, primary - 3)
+        self.assertLessEqual(3 * (pools["query-service"] + 1), replica - 3)
+        self.assertGreaterEqual(replica, primary)
 
     def test_services(self):
         self.assertEqual(set(self.svcs), SERVICES)
@@ -72,10 +85,14 @@ class ComposeFileTest(unittest.TestCase):
             with self.subTest(name):
                 s = self.svcs[name]
                 self.assertEqual(s["command"], [name])
-                # postgres directly, so `stop` drains the service before PostgreSQL stops.
-                self.assertEqual(depends(s), {"postgres": "service_healthy",
-                                              "migrate": "service_completed_successfully",
-                                              "db-roles": "service_completed_successfully"})
+                # postgres (and the replica it reads from) directly, so `stop` drains the
+                # service before PostgreSQL stops.
+                want = {"postgres": "service_healthy",
+                        "migrate": "service_completed_successfully",
+                        "db-roles": "service_completed_successfully"}
+                if name == "query-service":
+                    want["postgres-replica"] = "service_healthy"
+                self.assertEqual(depends(s), want)
                 self.assertIn("/readyz", s["healthcheck"]["test"])
                 self.assertIn(s["restart"], ("always", "unless-stopped", "on-failure"))
                 env = s["environment"]
@@ -87,6 +104,36 @@ class ComposeFileTest(unittest.TestCase):
                 url = urlsplit(env["DATABASE_URL"])
                 self.assertEqual((url.username, url.hostname, url.port), (role, "postgres", 5432))
                 self.assertEqual(s["image"], self.svcs["migrate"]["image"])
+                # Writes and the projector on the primary; only the query side's GETs read the
+                # standby.
+                if name == "command-service":
+                    self.assertNotIn("READ_DATABASE_URL", env)
+                    continue
+                read = urlsplit(env["READ_DATABASE_URL"])
+                self.assertEqual((read.username, read.hostname, read.port, read.path),
+                                 (role, "postgres-replica", 5432, url.path))
+
+    def test_replica(self):
+        """postgres-replica: the same image as postgres, its own named volume, both servers
+        with the committed pg_hba (replication for orderly_replication only), cloned once
+        postgres is healthy and the replication role exists, healthy only in recovery."""
+        pg, rep = self.svcs["postgres"], self.svcs["postgres-replica"]
+        self.assertEqual(rep["image"], pg["image"])
+        volumes = [v.split(":")[0] for v in rep["volumes"]]
+        self.assertIn(volumes[0], self.doc["volumes"])
+        self.assertNotEqual(volumes[0], pg["volumes"][0].split(":")[0])
+        self.assertEqual(depends(rep), {"postgres": "service_healthy",
+                                        "db-roles": "service_completed_successfully"})
+        self.assertIn("pg_is_in_recovery()", " ".join(rep["healthcheck"]["test"]))
+        self.assertIn(rep["restart"], ("always", "unless-stopped"))
+        for svc in (pg, rep):
+            self.assertIn("hba_file=/orderly/pg_hba.conf", svc["command"])
+            self.assertIn("./ops/compose/pg_hba.conf:/orderly/pg_hba.conf:ro", svc["volumes"])
+        with open(os.path.join(REPO, "ops", "compose", "pg_hba.conf")) as f:
+            rules = [l.split() for l in f if l.strip() and not l.startswith("#")]
+        self.assertIn(["host", "replication", "orderly_replication", "all", "scram-sha-256"],
+                      rules)
+        self.assertEqual([r for r in rules if r[0] == "host" and "trust" in r], [])
 
     def test_no_anonymous_volume_from_the_postgres_image(self):
         """Every container made from the postgres image covers its VOLUME with a named volume
@@ -105,11 +152,12 @@ class ComposeFileTest(unittest.TestCase):
             raw = f.read()
         example = read_env_file()
         for key in ("POSTGRES_PASSWORD", "ORDERLY_COMMAND_DB_PASSWORD",
-                    "ORDERLY_QUERY_DB_PASSWORD", "API_TOKENS"):
+                    "ORDERLY_QUERY_DB_PASSWORD", "ORDERLY_REPLICATION_PASSWORD", "API_TOKENS"):
             self.assertIn(key, example)
             self.assertIn("${" + key, raw)
             self.assertNotIn(example[key], raw, "a secret value is hard-coded")
-        for key in ("POSTGRES_PASSWORD", "ORDERLY_COMMAND_DB_PASSWORD"):
+        for key in ("POSTGRES_PASSWORD", "ORDERLY_COMMAND_DB_PASSWORD",
+                    "ORDERLY_REPLICATION_PASSWORD"):
             with self.subTest(missing=key):
                 with self.assertRaises(InterpolationError):
                     load_compose({key: ""})
@@ -270,7 +318,9 @@ class DeployDocsTest(unittest.TestCase):
 class ComposeEntrypointsTest(OpsTest):
     """Runs what compose runs, in order, with the environment compose computes from
     .env.example. Rewrites only what differs outside a container: the host:port of `postgres`
-    (the test cluster), PORT (a free one), the binaries' and scripts' paths."""
+    (the test cluster) and of `postgres-replica` (a clone of it made by the replica's own
+    entrypoint), PORT (a free one), the binaries' and scripts' paths; the stand-in image's
+    entrypoint (scripts/standin) plays the postgres image's."""
 
     def setUp(self):
         cl = harness.env().cluster
@@ -285,13 +335,18 @@ class ComposeEntrypointsTest(OpsTest):
         cl.psql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '%s') THEN "
                 "CREATE ROLE %s SUPERUSER LOGIN; END IF; END $$" % (admin, admin), db="postgres")
         self.addCleanup(cl.psql, "ALTER ROLE orderly_command PASSWORD NULL; "
-                        "ALTER ROLE orderly_query PASSWORD NULL", db="postgres", check=False)
+                        "ALTER ROLE orderly_query PASSWORD NULL; "
+                        "DROP ROLE IF EXISTS orderly_replication", db="postgres", check=False)
+        self.replica_port = None
 
     def container_env(self, name):
         env = {k: str(v) for k, v in self.compose[name]["environment"].items()}
         if "DATABASE_URL" in env:
             env["DATABASE_URL"] = env["DATABASE_URL"].replace(
                 "@postgres:5432/", "@127.0.0.1:%d/" % self.cluster.port)
+        if "READ_DATABASE_URL" in env:
+            env["READ_DATABASE_URL"] = env["READ_DATABASE_URL"].replace(
+                "@postgres-replica:5432/", "@127.0.0.1:%d/" % self.replica_port)
         # The image's ENV (Dockerfile): migrations under /usr/share/orderly, i.e. migrations/.
         env.setdefault("MIGRATIONS_DIR", os.path.join(REPO, "migrations"))
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
@@ -305,6 +360,64 @@ class ComposeEntrypointsTest(OpsTest):
 
     def psql_db(self, query):
         return self.cluster.psql(query, db=self.db)
+
+    def mounted(self, name, path):
+        """The repository file compose bind-mounts at path in the service's container."""
+        mounts = dict(reversed(v.split(":")[:2]) for v in self.compose[name]["volumes"])
+        return os.path.join(REPO, os.path.relpath(mounts[path], "."))
+
+    def start_replica(self):
+        """postgres-replica's entrypoint with its command and environment: clones the test
+        cluster (pg_basebackup -R as orderly_replication) into a temp dir and starts the
+        standby there, with the compose pg_hba (password auth over TCP). Stopped (fast) at
+        cleanup. Returns the directory."""
+        svc = self.compose["postgres-replica"]
+        root = tempfile.mkdtemp(prefix="orderly-replica-")
+        self.addCleanup(shutil.rmtree, root, ignore_errors=True)
+        if os.geteuid() == 0:  # the entrypoints drop to the postgres user, as in the image
+            os.chmod(root, 0o755)
+            shutil.chown(root, PG_USER, PG_USER)
+        bindir = os.path.join(root, "bin")
+        os.mkdir(bindir)
+        os.symlink(os.path.join(REPO, "scripts", "standin", "postgres-entrypoint"),
+                   os.path.join(bindir, "docker-entrypoint.sh"))
+        env = {k: str(v) for k, v in svc["environment"].items()}
+        env.update(PRIMARY_HOST="127.0.0.1", PRIMARY_PORT=str(self.cluster.port),
+                   PGDATA=os.path.join(root, "data"),
+                   REPLICATION_PASSFILE=os.path.join(root, "replication.pgpass"),
+                   PATH=":".join([bindir, self.cluster.bindir, os.environ.get("PATH", "")]))
+        argv = [self.mounted("postgres-replica", a) if a.startswith("/orderly/") else a
+                for a in svc["entrypoint"]]
+        command = [a.replace("/orderly/pg_hba.conf",
+                             self.mounted("postgres-replica", "/orderly/pg_hba.conf"))
+                   for a in svc["command"]]
+        # A standby needs the primary's max_connections at least: the test cluster's.
+        primary_max = self.cluster.psql("SHOW max_connections", db="postgres")[0][0]
+        self.replica_port = harness.free_port()
+        command += ["-c", "max_connections=" + primary_max, "-p", str(self.replica_port),
+                    "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + root]
+        log = open(os.path.join(root, "replica.log"), "wb")
+        proc = subprocess.Popen(argv + command, env=env, stdout=log, stderr=log,
+                                stdin=subprocess.DEVNULL, cwd=root, start_new_session=True)
+        log.close()
+        self.addCleanup(self.stop_replica, proc)
+        health = svc["healthcheck"]["test"]
+        self.assertEqual(health[0], "CMD-SHELL")
+        check = dict(env, PGHOST=root, PGPORT=str(self.replica_port))
+        healthy = wait_until(lambda: proc.poll() is None and subprocess.run(
+            ["sh", "-c", health[1]], env=check, capture_output=True, timeout=30).returncode == 0,
+                             CLONE_DEADLINE_S, 0.2)
+        with open(os.path.join(root, "replica.log"), errors="replace") as f:
+            self.assertTrue(healthy, "postgres-replica unhealthy:\n" + f.read()[-3000:])
+        return root
+
+    def stop_replica(self, proc):
+        proc.send_signal(signal.SIGINT)  # the image's STOPSIGNAL: a fast shutdown
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
     def healthcheck(self, name, port):
         test = self.compose[name]["healthcheck"]["test"]
@@ -341,6 +454,20 @@ class ComposeEntrypointsTest(OpsTest):
         rows = self.psql_db("SELECT rolname FROM pg_authid WHERE rolpassword IS NOT NULL AND "
                             "rolname IN ('orderly_command', 'orderly_query') ORDER BY 1")
         self.assertEqual(rows, [["orderly_command"], ["orderly_query"]])
+        # The replication role: login and replication, nothing more; a second run keeps it.
+        self.run_one_shot("db-roles", roles["entrypoint"][:1] + [script])
+        rows = self.psql_db("SELECT rolcanlogin, rolreplication, rolsuper, rolcreaterole, "
+                            "rolcreatedb, rolpassword IS NOT NULL FROM pg_authid "
+                            "WHERE rolname = 'orderly_replication'")
+        self.assertEqual(rows, [["t", "t", "f", "f", "f", "t"]])
+
+        # postgres-replica: streams from the primary as orderly_replication, in recovery.
+        self.start_replica()
+        streaming = ("SELECT count(*) FROM pg_stat_replication WHERE usename = "
+                     "'orderly_replication' AND application_name = '%s' AND state = 'streaming'"
+                     % self.compose["postgres-replica"]["environment"]["REPLICA_NAME"])
+        self.assertTrue(wait_until(lambda: self.psql_db(streaming) == [["1"]],
+                                   HEALTH_DEADLINE_S, 0.2))
 
         # The services, as their roles, with compose's environment.
         svcs = {}
@@ -362,6 +489,12 @@ class ComposeEntrypointsTest(OpsTest):
             self.assertEqual(r.status, 201, r)
             got = q.get("/v1/accounts/%s?min_position=%d" % (r.body["id"], r.body["position"]))
             self.assertEqual(got.status, 200, got)
+            # ... answered by the standby: the write reached query-service through replication.
+            self.assertGreaterEqual(int(got.headers["X-Projection-Position"]),
+                                    r.body["position"])
+            served = q.get("/v1/projections").body[0]["served_by"]["read_database"]
+            self.assertEqual((served["role"], served["server"]),
+                             ("standby", "127.0.0.1:%d" % self.replica_port))
             stored = self.psql_db("SELECT count(*) FROM events WHERE stream_id = '%s'"
                                   % r.body["stream_id"])
             self.assertEqual(stored, [["1"]])  # in the compose database, not the shared one
