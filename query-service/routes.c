@@ -2,6 +2,7 @@
  * read-your-writes, ask reads.c, answer. Every answer carries X-Projection-Position. */
 #include "routes.h"
 
+#include "console/console.h"
 #include "domain/domain.h"
 #include "live.h"
 #include "numparse.h"
@@ -398,6 +399,14 @@ static void handle_metrics(struct request *r)
         http_handle_metrics(r);
 }
 
+/* The web console's static files (console/console.c); /console is its page. */
+static void handle_console(struct request *r)
+{
+    int64_t position;
+    if (prelude(r, &position))
+        console_serve(r, http_param(r, 0));
+}
+
 static const struct route routes[] = {
     {"GET", "/v1/orders", handle_orders},
     {"GET", "/v1/orders/{id}", handle_order},
@@ -413,6 +422,8 @@ static const struct route routes[] = {
     {"GET", "/readyz", handle_readyz},
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
+    {"GET", "/console", handle_console},
+    {"GET", "/console/{file}", handle_console},
 };
 
 const struct route *routes_table(size_t *count)

@@ -122,11 +122,14 @@ static const char *bearer_token(struct request *r)
 static bool is_open_path(const char *path)
 {
     return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-           strcmp(path, "/metrics") == 0;
+           strcmp(path, "/metrics") == 0 || strcmp(path, "/console") == 0 ||
+           strncmp(path, "/console/", 9) == 0;
 }
 
 /* POSTs need an API token when API_TOKENS is set; reads need either kind when READ_TOKENS
- * is set, except the probes and /metrics, which orchestrators call without credentials. */
+ * is set, except the probes and /metrics, which orchestrators call without credentials, and
+ * the console's static files (query side), which hold no data: a browser cannot send a bearer
+ * token when it opens a page, so the console asks for one and sends it on its own requests. */
 static bool auth_ok(const struct server_state *st, struct request *r)
 {
     bool is_read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
