@@ -7,6 +7,8 @@
 #include "log.h"
 #include "uuid.h"
 
+#include <pthread.h>
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +411,35 @@ START_TEST(test_uuid_format)
 }
 END_TEST
 
+/* Ids are drawn from per-thread blocks of random bytes: two threads, many blocks each, and
+ * still no id twice. */
+#define UUIDS_PER_THREAD 200
+static void *uuid_batch(void *arg)
+{
+    char(*ids)[UUID_STR_LEN] = arg;
+    for (int i = 0; i < UUIDS_PER_THREAD; i++)
+        uuid_v4(ids[i]);
+    return NULL;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+START_TEST(test_uuid_unique_across_threads)
+{
+    static char ids[2 * UUIDS_PER_THREAD][UUID_STR_LEN];
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, uuid_batch, ids[UUIDS_PER_THREAD]), 0);
+    uuid_batch(ids);
+    pthread_join(t, NULL);
+    qsort(ids, 2 * UUIDS_PER_THREAD, UUID_STR_LEN, str_cmp);
+    for (int i = 1; i < 2 * UUIDS_PER_THREAD; i++)
+        ck_assert_str_ne(ids[i - 1], ids[i]);
+}
+END_TEST
+
 /* ---------- log ---------- */
 
 static const struct log_case {
@@ -473,6 +504,7 @@ static Suite *http_suite(void)
     tcase_add_test(t, test_config_defaults);
     tcase_add_test(t, test_config_values);
     tcase_add_test(t, test_uuid_format);
+    tcase_add_test(t, test_uuid_unique_across_threads);
     tcase_add_loop_test(t, test_log_init, 0, N(log_cases));
     tcase_add_test(t, test_log_json_lines);
     suite_add_tcase(s, t);
