@@ -14,6 +14,10 @@ ORDERLY_RUN_PACKAGES=(meson ninja-build pkg-config gcc libmicrohttpd-dev libjans
 # tests/lint/commands.py fails when a suite calls a command that no array here provides.
 # shellcheck disable=SC2034
 ORDERLY_TEST_PACKAGES=(valgrind clang-format clang libclang-rt-14-dev wrk git)
+# The browser suite (tests/browser): Debian's headless Chromium, driven over its DevTools pipe
+# by a stdlib Python client.
+# shellcheck disable=SC2034
+ORDERLY_BROWSER_PACKAGES=(chromium-headless-shell)
 # The operations suite (scripts/ops-check): `docker-compose config` needs no engine; PyYAML for
 # the compose and OpenAPI tests.
 # shellcheck disable=SC2034
