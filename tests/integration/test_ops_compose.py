@@ -4,6 +4,7 @@ and runtime libraries; the deploy docs; and the exact commands and environment c
 each container, run here against the test PostgreSQL, proving the entrypoints work.
 scripts/compose-test runs the same files on a real engine."""
 
+import json
 import os
 import re
 import shutil
@@ -15,8 +16,8 @@ from urllib.parse import urlsplit
 
 import harness
 from harness import Client, new_id, wait_until
-from ops_support import (COMPOSE_FILE, ENV_EXAMPLE, InterpolationError, OpsTest, load_compose,
-                         read_env_file)
+from ops_support import (COMPOSE_FILE, ENV_EXAMPLE, InterpolationError, OpsTest, interpolate,
+                         load_compose, read_env_file)
 from orderly_env import PG_USER, REPO
 
 SERVICES = {"postgres", "postgres-replica", "migrate", "db-roles", "command-service",
@@ -24,6 +25,7 @@ SERVICES = {"postgres", "postgres-replica", "migrate", "db-roles", "command-serv
 APP = {"command-service": ("command", 8081, "orderly_command"),
        "query-service": ("query", 8082, "orderly_query")}
 DOCKERFILE = os.path.join(REPO, "Dockerfile")
+REPLICA_2_FILE = os.path.join(REPO, "ops", "compose", "replica-2.yml")
 RUNTIME_BASE_PACKAGES = {"libc6", "libgcc-s1"}  # already in debian:12-slim
 # The official postgres image declares this VOLUME: a container of it that does not cover the
 # path gets an anonymous volume, left dangling after every `down`.
@@ -134,6 +136,32 @@ class ComposeFileTest(unittest.TestCase):
         self.assertIn(["host", "replication", "orderly_replication", "all", "scram-sha-256"],
                       rules)
         self.assertEqual([r for r in rules if r[0] == "host" and "trust" in r], [])
+
+    def test_second_replica_file_repeats_the_first_pair(self):
+        """ops/compose/replica-2.yml (the README's "More replicas") repeats postgres-replica and
+        query-service, since compose cannot extend a service that has depends_on: they may
+        differ only in the names, the replica's volume and the published ports."""
+        import yaml
+        with open(REPLICA_2_FILE) as f:
+            extra = interpolate(yaml.safe_load(f), read_env_file())
+        self.assertEqual(set(extra["volumes"]), {"pgdata-replica-2"})
+
+        def as_first(svc):
+            text = json.dumps(svc, sort_keys=True)
+            for second, first in (("pgdata-replica-2", "pgdata-replica"),
+                                  ("postgres-replica-2", "postgres-replica"),
+                                  ("replica2", "replica1")):
+                text = text.replace(second, first)
+            return json.loads(text)
+
+        self.assertEqual(as_first(extra["services"]["postgres-replica-2"]),
+                         self.svcs["postgres-replica"])
+        second, first = as_first(extra["services"]["query-service-2"]), dict(
+            self.svcs["query-service"])
+        self.assertEqual(second.pop("ports"), ["8085-8087:8082"])
+        first.pop("ports")
+        first.pop("build")  # the image docker-compose.yml builds
+        self.assertEqual(second, first)
 
     def test_no_anonymous_volume_from_the_postgres_image(self):
         """Every container made from the postgres image covers its VOLUME with a named volume
