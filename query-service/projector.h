@@ -31,11 +31,16 @@ const char *projector_status_name(enum projector_status s);
 /* True when the service may be called ready: leader or standby. */
 bool projector_running(void);
 
+/* A min_position request parked here (+1) or left (-1): while any waits, the projector re-reads
+ * the checkpoint every few ms as well as on the leader's notifications. */
+void projector_parked(int delta);
+
 /* Blocks until the checkpoint reaches min_position or timeout_ms passes (or the projection
  * fails); returns whether it was reached and the checkpoint seen last in *position. */
 bool projector_wait(int64_t min_position, int timeout_ms, int64_t *position);
 
-/* metrics_set_extra callback: orderly_projection_{position,head,lag_events,failed}. */
+/* metrics_set_extra callback: orderly_projection_{position,head,lag_events,failed},
+ * orderly_projector_leader, orderly_projector_moves_total{woken_by}. */
 void projector_metrics(void *buf);
 
 #endif

@@ -179,6 +179,7 @@ static void wake_due_locked(int64_t position, bool failed)
         *link = x->next;
         w.parked--;
         demand_add(-1);
+        projector_parked(-1);
         http_unpark(x->r);
         free(x);
     }
@@ -271,6 +272,7 @@ bool waits_park(struct request *r, int64_t min_position, int64_t deadline_ms)
         w.parked++;
         w.total++;
         demand_add(1);
+        projector_parked(1);
         http_park(r);
         pthread_cond_signal(&w.parked_one);
     }
