@@ -7,9 +7,12 @@
 #include "log.h"
 #include "personal.h"
 #include "readmodel.h"
+#include "store/param_array.h"
 #include "xalloc.h"
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,7 +52,9 @@ static int keymap_put(struct keymap *m, const char *key)
         h = (h ^ (uint8_t)*p) * 16777619u;
     for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (m->slots[i] == 0) {
-            snprintf(m->keys[m->count], KEY_MAX, "%s", key);
+            size_t n = strnlen(key, KEY_MAX - 1);
+            memcpy(m->keys[m->count], key, n);
+            m->keys[m->count][n] = '\0';
             m->slots[i] = ++m->count;
             return m->count - 1;
         }
@@ -58,18 +63,83 @@ static int keymap_put(struct keymap *m, const char *key)
     }
 }
 
+/* stored: the row exists (loaded), so it is updated rather than inserted. */
 struct order_slot {
     struct order_state s;
     int64_t placed_position;
-    bool touched;
+    bool touched, stored;
 };
 struct account_slot {
     struct account_state s;
     int64_t opened_position;
-    bool touched;
+    bool touched, stored;
     bool has_key;
     unsigned char key[PII_KEY_BYTES]; /* opens the sealed owner of its AccountOpened */
 };
+/* Order slots are ~9 KiB (ITEMS_MAX items). Fresh memory for every batch cost a page fault per
+ * page touched and an unmap at the end, ~15% of a replay's CPU (perf, issue 13), so a thread keeps
+ * the slots of a large batch for its next one (catch-up and rebuild run batch after batch) and
+ * releases them after a small one: a projector near the head holds none. */
+#define SLOTS_KEEP_MIN 1000
+struct slot_cache {
+    struct order_slot *slots;
+    size_t cap;
+};
+static pthread_key_t slot_key;
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+
+static void slot_cache_free(void *p)
+{
+    struct slot_cache *c = p;
+    free(c->slots);
+    free(c);
+}
+
+static void slot_key_init(void)
+{
+    if (pthread_key_create(&slot_key, slot_cache_free) != 0)
+        abort();
+}
+
+/* A slot as a new one must be: zero but for the items past item_count, which nothing reads
+ * (zeroing them would touch every page again). */
+static void slot_clear(struct order_slot *o)
+{
+    memset(o, 0, offsetof(struct order_slot, s.items));
+    size_t tail = offsetof(struct order_slot, s.total_cents);
+    memset((char *)o + tail, 0, sizeof *o - tail);
+}
+
+/* n cleared slots, owned by this thread's cache (slots_release gives them back). */
+static struct order_slot *slots_get(size_t n)
+{
+    pthread_once(&slot_once, slot_key_init);
+    struct slot_cache *c = pthread_getspecific(slot_key);
+    if (!c) {
+        c = xcalloc(1, sizeof *c);
+        if (pthread_setspecific(slot_key, c) != 0)
+            abort();
+    }
+    if (c->cap < n) {
+        free(c->slots);
+        c->slots = xmalloc(n * sizeof *c->slots);
+        c->cap = n;
+    }
+    for (size_t i = 0; i < n; i++)
+        slot_clear(&c->slots[i]);
+    return c->slots;
+}
+
+static void slots_release(int events)
+{
+    struct slot_cache *c = pthread_getspecific(slot_key);
+    if (c && events < SLOTS_KEEP_MIN) {
+        free(c->slots);
+        c->slots = NULL;
+        c->cap = 0;
+    }
+}
+
 struct customer_delta {
     int64_t orders, open, spend, last_ms;
 };
@@ -86,6 +156,7 @@ struct batch {
     struct account_slot *account;
     struct customer_delta *customer;
     struct revenue_delta *rev;
+    int events;
 };
 
 /* The aggregate id of an event's stream, after checking the stream kind matches the type. */
@@ -111,6 +182,7 @@ static enum err stream_key(const PGresult *res, int row, bool *is_order, const c
 static enum err index_streams(struct batch *b, const PGresult *res, struct err_detail *why)
 {
     int n = PQntuples(res);
+    b->events = n;
     keymap_init(&b->orders, n);
     keymap_init(&b->accounts, n);
     keymap_init(&b->customers, n);
@@ -123,13 +195,14 @@ static enum err index_streams(struct batch *b, const PGresult *res, struct err_d
             return e;
         keymap_put(is_order ? &b->orders : &b->accounts, id);
     }
-    b->order = xcalloc((size_t)b->orders.count + 1, sizeof *b->order);
+    b->order = slots_get((size_t)b->orders.count + 1);
     b->account = xcalloc((size_t)b->accounts.count + 1, sizeof *b->account);
     b->customer = xcalloc((size_t)n + 1, sizeof *b->customer);
     b->rev = xcalloc((size_t)n + 1, sizeof *b->rev);
     return ERR_OK;
 }
 
+/* ST_PII_KEYS's parameter (a JSON array, as reads.c sends it). */
 static char *keys_json(const struct keymap *m)
 {
     json_t *arr = json_array();
@@ -174,9 +247,11 @@ static enum err load_row(struct batch *b, bool order, const PGresult *res, int i
     const char *doc = PQgetvalue(res, i, 2);
     if (order) {
         b->order[k].placed_position = readmodel_int(res, i, 1);
+        b->order[k].stored = true;
         return order_view_decode(doc, &b->order[k].s, why);
     }
     b->account[k].opened_position = readmodel_int(res, i, 1);
+    b->account[k].stored = true;
     return account_view_decode(doc, &b->account[k].s, why);
 }
 
@@ -188,11 +263,14 @@ static enum err load_states(struct batch *b, struct err_detail *why)
         if (m->count == 0)
             continue;
         enum stmt st = kind == 0 ? ST_PROJ_ORDERS_LOAD : ST_PROJ_ACCOUNTS_LOAD;
-        char *ids = keys_json(m);
-        const char *params[] = {ids};
+        struct param_array ids;
+        param_array_init(&ids);
+        for (int i = 0; i < m->count; i++)
+            param_array_text(&ids, m->keys[i]);
+        const char *params[] = {param_array_done(&ids)};
         PGresult *res;
         enum err rc = db_write(b->c, st, params, &res, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
-        free(ids);
+        param_array_free(&ids);
         for (int i = 0; rc == ERR_OK && i < PQntuples(res); i++)
             rc = load_row(b, kind == 0, res, i, why);
         PQclear(res);
@@ -297,22 +375,68 @@ static enum err fold_all(struct batch *b, const PGresult *res, struct err_detail
     return rc;
 }
 
-/* A row as ST_PROJ_*_SAVE takes it: the document and the keyset position; the indexed
- * columns are read from the document there. */
-static json_t *doc_record(char *doc, int64_t position)
+/* A statement's columns, one array literal each (store/param_array.h). */
+#define COLS_MAX 6
+struct columns {
+    struct param_array col[COLS_MAX];
+    int n;
+};
+
+static void columns_init(struct columns *t, int n)
 {
-    json_t *record = json_pack("{s:s, s:I}", "doc", doc, "position", (json_int_t)position);
-    free(doc);
-    return record;
+    t->n = n;
+    for (int i = 0; i < n; i++)
+        param_array_init(&t->col[i]);
 }
 
-/* Events of a stream whose creating event never came cannot make a row; they are logged. */
-static json_t *aggregate_records(const struct batch *b, bool orders)
+/* Runs st with t's columns as its parameters unless t has no rows; frees t. */
+static bool columns_run(struct db_conn *c, enum stmt st, struct columns *t)
 {
-    json_t *arr = json_array();
+    const char *params[COLS_MAX];
+    for (int i = 0; i < t->n; i++)
+        params[i] = param_array_done(&t->col[i]);
+    bool ok = t->col[0].n == 0 || db_write(c, st, params, NULL, NULL) == ERR_OK;
+    for (int i = 0; i < t->n; i++)
+        param_array_free(&t->col[i]);
+    return ok;
+}
+
+/* One row of ST_PROJ_ORDERS_* or ST_PROJ_ACCOUNTS_*: the document and the indexed columns,
+ * all from the state it renders; the row id is the stream's. */
+static void order_row(struct columns *t, const char *id, const struct order_slot *o)
+{
+    char *doc = order_view_doc(&o->s);
+    param_array_text(&t->col[0], id);
+    param_array_text(&t->col[1], o->s.customer_id);
+    param_array_text(&t->col[2], order_status_name(o->s.status));
+    param_array_int(&t->col[3], o->s.version);
+    param_array_int(&t->col[4], o->placed_position);
+    param_array_text(&t->col[5], doc);
+    free(doc);
+}
+
+static void account_row(struct columns *t, const char *id, const struct account_slot *a)
+{
+    char *doc = account_view_doc(&a->s);
+    param_array_text(&t->col[0], id);
+    param_array_text(&t->col[1], a->s.owner);
+    param_array_int(&t->col[2], a->s.version);
+    param_array_int(&t->col[3], a->opened_position);
+    param_array_text(&t->col[4], doc);
+    free(doc);
+}
+
+/* Writes the touched rows of one kind: one INSERT for the new, one UPDATE for the stored. Events
+ * of a stream whose creating event never came cannot make a row; they are logged. */
+static bool save_rows(const struct batch *b, bool orders)
+{
     const struct keymap *m = orders ? &b->orders : &b->accounts;
+    struct columns ins, upd;
+    columns_init(&ins, orders ? 6 : 5);
+    columns_init(&upd, orders ? 6 : 5);
     for (int i = 0; i < m->count; i++) {
         bool touched = orders ? b->order[i].touched : b->account[i].touched;
+        bool stored = orders ? b->order[i].stored : b->account[i].stored;
         int64_t pos = orders ? b->order[i].placed_position : b->account[i].opened_position;
         if (!touched)
             continue;
@@ -321,47 +445,46 @@ static json_t *aggregate_records(const struct batch *b, bool orders)
                     orders ? "order" : "account", m->keys[i]);
             continue;
         }
-        char *doc = orders ? order_view_doc(&b->order[i].s) : account_view_doc(&b->account[i].s);
-        json_array_append_new(arr, doc_record(doc, pos));
+        if (orders)
+            order_row(stored ? &upd : &ins, m->keys[i], &b->order[i]);
+        else
+            account_row(stored ? &upd : &ins, m->keys[i], &b->account[i]);
     }
-    return arr;
+    bool ok = columns_run(b->c, orders ? ST_PROJ_ORDERS_INSERT : ST_PROJ_ACCOUNTS_INSERT, &ins);
+    if (!ok) {
+        for (int i = 0; i < upd.n; i++)
+            param_array_free(&upd.col[i]);
+        return false;
+    }
+    return columns_run(b->c, orders ? ST_PROJ_ORDERS_UPDATE : ST_PROJ_ACCOUNTS_UPDATE, &upd);
 }
 
-static json_t *delta_records(const struct batch *b, bool customers)
+static bool save_deltas(const struct batch *b, bool customers)
 {
-    json_t *arr = json_array();
     const struct keymap *m = customers ? &b->customers : &b->revenue;
+    struct columns t;
+    columns_init(&t, 5);
     for (int i = 0; i < m->count; i++) {
         if (customers) {
             const struct customer_delta *d = &b->customer[i];
-            json_t *last = d->last_ms == NO_TIME_MS ? json_null() : json_integer(d->last_ms);
-            json_array_append_new(arr, json_pack("{s:s, s:I, s:I, s:I, s:o}", "customer_id",
-                                                 m->keys[i], "orders", (json_int_t)d->orders,
-                                                 "open", (json_int_t)d->open, "spend",
-                                                 (json_int_t)d->spend, "last_ms", last));
+            param_array_text(&t.col[0], m->keys[i]);
+            param_array_int(&t.col[1], d->orders);
+            param_array_int(&t.col[2], d->open);
+            param_array_int(&t.col[3], d->spend);
+            if (d->last_ms == NO_TIME_MS)
+                param_array_null(&t.col[4]);
+            else
+                param_array_int(&t.col[4], d->last_ms);
         } else {
             const struct revenue_delta *r = &b->rev[i];
-            json_array_append_new(
-                arr, json_pack("{s:I, s:s, s:I, s:I, s:I}", "day", (json_int_t)r->day, "currency",
-                               r->currency, "paid", (json_int_t)r->paid, "revenue",
-                               (json_int_t)r->revenue, "refunds", (json_int_t)r->refunds));
+            param_array_int(&t.col[0], r->day);
+            param_array_text(&t.col[1], r->currency);
+            param_array_int(&t.col[2], r->paid);
+            param_array_int(&t.col[3], r->revenue);
+            param_array_int(&t.col[4], r->refunds);
         }
     }
-    return arr;
-}
-
-/* Runs a one-parameter save statement with arr (stolen) as its jsonb; skips empty arrays. */
-static bool save_json(struct db_conn *c, enum stmt st, json_t *arr)
-{
-    bool ok = true;
-    if (json_array_size(arr) > 0) {
-        char *text = json_dumps(arr, JSON_COMPACT);
-        const char *params[] = {text};
-        ok = db_write(c, st, params, NULL, NULL) == ERR_OK;
-        free(text);
-    }
-    json_decref(arr);
-    return ok;
+    return columns_run(b->c, customers ? ST_PROJ_CUSTOMERS_ADD : ST_PROJ_REVENUE_ADD, &t);
 }
 
 static enum err move_checkpoint(struct db_conn *c, int64_t from, int64_t to)
@@ -383,10 +506,9 @@ static enum err move_checkpoint(struct db_conn *c, int64_t from, int64_t to)
 
 static enum err write_all(struct batch *b, int64_t from, int64_t to)
 {
-    if (!save_json(b->c, ST_PROJ_ORDERS_SAVE, aggregate_records(b, true)) ||
-        !save_json(b->c, ST_PROJ_ACCOUNTS_SAVE, aggregate_records(b, false)) ||
-        !save_json(b->c, ST_PROJ_CUSTOMERS_ADD, delta_records(b, true)) ||
-        !save_json(b->c, ST_PROJ_REVENUE_ADD, delta_records(b, false)))
+    /* rm_orders, rm_accounts, then the deltas: the order rebuild's swap locks them in. */
+    if (!save_rows(b, true) || !save_rows(b, false) || !save_deltas(b, true) ||
+        !save_deltas(b, false))
         return ERR_DB_DOWN;
     return move_checkpoint(b->c, from, to);
 }
@@ -397,7 +519,8 @@ static void batch_free(struct batch *b)
     keymap_free(&b->accounts);
     keymap_free(&b->customers);
     keymap_free(&b->revenue);
-    free(b->order);
+    if (b->order)
+        slots_release(b->events);
     if (b->account)
         pii_wipe(b->account, ((size_t)b->accounts.count + 1) * sizeof *b->account);
     free(b->account);

@@ -9,11 +9,19 @@
 /* Only the projector takes it; the session holding it is the leader. */
 #define SQL_LEADER_KEY "4242000001"
 
-/* A batch's rows as the projector sends them: each document with its keyset position. The
- * indexed columns are read from the document here, so they cannot disagree with it. */
-#define SQL_DOC_ROWS                                                                               \
-    "FROM jsonb_to_recordset($1::jsonb) AS r(doc text, position bigint), "                         \
-    "LATERAL (SELECT r.doc::jsonb AS d) j "
+/* A batch's columns as the projector sends them: one array literal per column
+ * (store/param_array.h), read back by unnest(). Orders and accounts the batch found stored are
+ * updated, the others inserted, each by one statement; the indexed columns come from the same
+ * state the document was rendered from. Rejected: one jsonb array of records with the document
+ * inside, read with jsonb_to_recordset and doc::jsonb (issue 13: parsing it twice, sorting its
+ * keys and escaping every document cost half the replay's PostgreSQL CPU), and an upsert for
+ * every row (the batch already knows which rows exist). */
+#define SQL_ORDER_COLS_IN                                                                          \
+    "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[]) "          \
+    "AS r(order_id, customer_id, status, version, placed_position, doc)"
+#define SQL_ACCOUNT_COLS_IN                                                                        \
+    "unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) "                      \
+    "AS r(account_id, owner, version, opened_position, doc)"
 
 /* X(id, nparams, sql) */
 #define STATEMENT_TABLE(X)                                                                         \
@@ -31,46 +39,47 @@
       "ORDER BY position LIMIT $3")                                                                \
     X(ST_PROJ_ORDERS_LOAD, 1,                                                                      \
       "SELECT order_id, placed_position, doc FROM rm_orders "                                      \
-      "WHERE order_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")                 \
+      "WHERE order_id = ANY ($1::text[])")                                                         \
     X(ST_PROJ_ACCOUNTS_LOAD, 1,                                                                    \
       "SELECT account_id, opened_position, doc FROM rm_accounts "                                  \
-      "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
+      "WHERE account_id = ANY ($1::text[])")                                                       \
     /* Keys sealing the owners of a set of accounts (query-service/personal.h). */                 \
     X(ST_PII_KEYS, 1,                                                                              \
       "SELECT account_id, encode(key, 'hex') FROM account_keys "                                   \
       "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
-    X(ST_PROJ_ORDERS_SAVE, 1,                                                                      \
+    X(ST_PROJ_ORDERS_INSERT, 6,                                                                    \
       "INSERT INTO rm_orders (order_id, customer_id, status, version, placed_position, doc) "      \
-      "SELECT d->>'order_id', d->>'customer_id', d->>'status', (d->>'version')::bigint, "          \
-      "r.position, r.doc " SQL_DOC_ROWS                                                            \
-      "ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id, "                  \
-      "status = excluded.status, version = excluded.version, "                                     \
-      "placed_position = excluded.placed_position, doc = excluded.doc")                            \
-    X(ST_PROJ_ACCOUNTS_SAVE, 1,                                                                    \
+      "SELECT * FROM " SQL_ORDER_COLS_IN)                                                          \
+    X(ST_PROJ_ORDERS_UPDATE, 6,                                                                    \
+      "UPDATE rm_orders o SET customer_id = r.customer_id, status = r.status, "                    \
+      "version = r.version, placed_position = r.placed_position, doc = r.doc "                     \
+      "FROM " SQL_ORDER_COLS_IN " WHERE o.order_id = r.order_id")                                  \
+    X(ST_PROJ_ACCOUNTS_INSERT, 5,                                                                  \
       "INSERT INTO rm_accounts (account_id, owner, version, opened_position, doc) "                \
-      "SELECT d->>'account_id', d->>'owner', (d->>'version')::bigint, r.position, "                \
-      "r.doc " SQL_DOC_ROWS "ON CONFLICT (account_id) DO UPDATE SET owner = excluded.owner, "      \
-      "version = excluded.version, opened_position = excluded.opened_position, "                   \
-      "doc = excluded.doc")                                                                        \
-    X(ST_PROJ_CUSTOMERS_ADD, 1,                                                                    \
+      "SELECT * FROM " SQL_ACCOUNT_COLS_IN)                                                        \
+    X(ST_PROJ_ACCOUNTS_UPDATE, 5,                                                                  \
+      "UPDATE rm_accounts a SET owner = r.owner, version = r.version, "                            \
+      "opened_position = r.opened_position, doc = r.doc "                                          \
+      "FROM " SQL_ACCOUNT_COLS_IN " WHERE a.account_id = r.account_id")                            \
+    X(ST_PROJ_CUSTOMERS_ADD, 5,                                                                    \
       "INSERT INTO rm_customers AS c (customer_id, order_count, open_order_count, "                \
       "lifetime_spend_cents, last_order_at) "                                                      \
       "SELECT r.customer_id, r.orders, r.open, r.spend, " SQL_TS(                                  \
-          "r.last_ms") " FROM jsonb_to_recordset($1::jsonb) "                                      \
-                       "AS r(customer_id text, orders bigint, open bigint, spend bigint, "         \
-                       "last_ms bigint) "                                                          \
+          "r.last_ms") " FROM unnest("                                                             \
+                       "$1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) "      \
+                       "AS r(customer_id, orders, open, spend, last_ms) "                          \
                        "ON CONFLICT (customer_id) DO UPDATE SET "                                  \
                        "order_count = c.order_count + excluded.order_count, "                      \
                        "open_order_count = c.open_order_count + excluded.open_order_count, "       \
                        "lifetime_spend_cents = c.lifetime_spend_cents + "                          \
                        "excluded.lifetime_spend_cents, "                                           \
                        "last_order_at = greatest(c.last_order_at, excluded.last_order_at)")        \
-    X(ST_PROJ_REVENUE_ADD, 1,                                                                      \
+    X(ST_PROJ_REVENUE_ADD, 5,                                                                      \
       "INSERT INTO rm_revenue_daily AS d (day, currency, orders_paid, revenue_cents, "             \
       "refunds_cents) "                                                                            \
-      "SELECT date '1970-01-01' + r.day, r.currency, r.paid, r.revenue, r.refunds "                \
-      "FROM jsonb_to_recordset($1::jsonb) "                                                        \
-      "AS r(day integer, currency text, paid bigint, revenue bigint, refunds bigint) "             \
+      "SELECT date '1970-01-01' + r.day, r.currency, r.paid, r.revenue, r.refunds FROM unnest("    \
+      "$1::int[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) "                          \
+      "AS r(day, currency, paid, revenue, refunds) "                                               \
       "ON CONFLICT (day, currency) DO UPDATE SET "                                                 \
       "orders_paid = d.orders_paid + excluded.orders_paid, "                                       \
       "revenue_cents = d.revenue_cents + excluded.revenue_cents, "                                 \
