@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """bench/rebuild_replay.py: replay speed of `query-service rebuild` (issue 8) on a plain-SQL
 seeded log, with query-service running and serving the live tables meanwhile. Prints the
-rebuild's own summary line and events/s; a private production-like cluster, stdlib only.
+rebuild's own summary line and events/s, and for the live replay from 0 and the rebuild the CPU
+seconds per 1000 events of the replaying process and of PostgreSQL (postmaster and children):
+unlike events/s, CPU per event barely moves with the machine's load. A private production-like
+cluster, stdlib only.
 
     bench/rebuild_replay.py [--events 1000000] [--build-dir build-release] [--no-build]
 """
@@ -9,8 +12,10 @@ rebuild's own summary line and events/s; a private production-like cluster, stdl
 import argparse
 import os
 import re
+import resource
 import subprocess
 import sys
+import threading
 import time
 
 import benchlib as bl
@@ -59,6 +64,50 @@ def wait_caught_up(env, timeout=1800):
     raise bl.BenchError("query-service did not reach %s" % head)
 
 
+class TreeCpu:
+    """CPU of a postmaster and its children over a span, sampled every 50 ms in a thread so a
+    backend that exits before the end (the rebuild's) still counts, up to its last sample."""
+
+    def __init__(self, ppid):
+        self.ppid = ppid
+        self.before = bl.cpu_of_tree(ppid)
+        self.seen = dict(self.before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while True:
+            self.seen.update(bl.cpu_of_tree(self.ppid))
+            if self._stop.wait(0.05):
+                return
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return bl.cpu_delta(self.before, self.seen)
+
+
+def cpu_line(what, events, proc_cpu, pg_cpu):
+    per = 1000.0 / events if events else 0.0
+    print("%s cpu per 1000 events: service %.1f ms, postgres %.1f ms" % (
+        what, proc_cpu * per * 1000.0, pg_cpu * per * 1000.0))
+
+
+def scan_ceiling(env, events):
+    """events/s of one ordered scan of the whole log with the projector's own statement
+    (ST_PROJ_EVENTS, printed by bench/tools/print_sql.c), as bench/run's replay ceiling."""
+    _, printer = bl.build_tools(env.run_dir)
+    head = env.cluster.psql("SELECT max(position) FROM events")[0][0]
+    sql = bl.run([printer, "ST_PROJ_EVENTS"]).strip()
+    for i, v in ((3, head), (2, head), (1, "0")):
+        sql = sql.replace("$%d" % i, str(v))
+    script = os.path.join(env.run_dir, "scan.sql")
+    with open(script, "w") as f:
+        f.write(sql + ";\n")
+    return events * bl.pgbench(env.cluster, script, 1, transactions=1)["tps"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -79,20 +128,37 @@ def main():
         bl.run([os.path.join(env.cluster.bindir, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                 "-d", env.cluster.url, "-f", path], timeout=1800)
         print("seeded %d events in %.1f s" % (o.events, time.monotonic() - t0))
-        env.service("query")
-        print("live projector caught up in %.1f s" % wait_caught_up(env))
+        events = env.cluster.psql("SELECT count(*) FROM events")[0][0]
+        pg = env.cluster.postmaster_pid()
+        scan = scan_ceiling(env, int(events))
+        print("ordered scan ceiling: %.0f events/s" % scan)
+        pg_cpu = TreeCpu(pg)
+        t0 = time.monotonic()
+        query = env.service("query")
+        with bl.RssSampler({"query": query.proc.pid}) as rss:
+            wait_caught_up(env)
+        secs = time.monotonic() - t0
+        print("live replay from 0: %.1f s, %.0f events/s = %.0f%% of the scan, RSS peak %.0f MB"
+              % (secs, int(events) / secs, 100.0 * int(events) / secs / scan, rss.peaks["query"]))
+        cpu_line("live replay", int(events), bl.cpu_seconds(query.proc.pid), pg_cpu.stop())
         run_env = dict(os.environ)
         run_env.update(env.service_env())
         t0 = time.monotonic()
+        pg_cpu = TreeCpu(pg)
+        rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         p = subprocess.run([env.binary("query"), "rebuild"], env=run_env, capture_output=True,
                            text=True, timeout=3600)
         wall = time.monotonic() - t0
+        rusage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rebuild_cpu = (rusage.ru_utime - rusage0.ru_utime) + (rusage.ru_stime - rusage0.ru_stime)
         sys.stdout.write(p.stdout + p.stderr)
         if p.returncode != 0:
             raise bl.BenchError("rebuild exited %d" % p.returncode)
         m = re.search(r"done: (\d+) events .* in ([\d.]+) s \((\d+) events/s\)", p.stdout)
-        print("rebuild: %s events, %s s, %s events/s (process wall %.1f s)" % (
-            m.group(1), m.group(2), m.group(3), wall) if m else "no summary line")
+        print("rebuild: %s events, %s s, %s events/s = %.0f%% of the scan (process wall %.1f s)"
+              % (m.group(1), m.group(2), m.group(3), 100.0 * int(m.group(3)) / scan, wall)
+              if m else "no summary line")
+        cpu_line("rebuild", int(events), rebuild_cpu, pg_cpu.stop())
         print("machine: %s" % bl.machine_info())
     finally:
         env.destroy()
