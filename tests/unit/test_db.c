@@ -1,6 +1,6 @@
 /* Unit tests of store/db without a server: the SQLSTATE map, the pool's borrowing, queueing and
- * exhaustion (its connections open lazily, so none is opened here), the pool settings from the
- * environment, and connections that cannot reach a server. */
+ * exhaustion (its connections open lazily, so none is opened here), the pool settings and
+ * DB_COMMIT_TIMEOUT_MS from the environment, and connections that cannot reach a server. */
 #include "store/db.h"
 
 #include <check.h>
@@ -200,6 +200,52 @@ START_TEST(test_settings_defaults)
 }
 END_TEST
 
+/* DB_COMMIT_TIMEOUT_MS: digits only, 1..3600000; unset or empty is the default. */
+static const struct {
+    const char *value; /* NULL: unset */
+    bool ok;
+    int ms;
+} commit_timeout_cases[] = {
+    {NULL, true, DB_COMMIT_TIMEOUT_DEFAULT},
+    {"", true, DB_COMMIT_TIMEOUT_DEFAULT},
+    {"1", true, 1},
+    {"250", true, 250},
+    {"3600000", true, 3600000},
+    {"0", false, 0},
+    {"3600001", false, 0},
+    {"99999999999", false, 0}, /* would overflow an int */
+    {"-5", false, 0},
+    {"+5", false, 0},
+    {" 5", false, 0},
+    {"5 ", false, 0},
+    {"5ms", false, 0},
+    {"1e3", false, 0},
+    {"0x10", false, 0},
+};
+
+START_TEST(test_commit_timeout)
+{
+    const char *value = commit_timeout_cases[_i].value;
+    if (value)
+        setenv("DB_COMMIT_TIMEOUT_MS", value, 1);
+    else
+        unsetenv("DB_COMMIT_TIMEOUT_MS");
+    int ms = -1;
+    char err[128] = "";
+    bool ok = db_commit_timeout_load(&ms, err, sizeof err);
+    unsetenv("DB_COMMIT_TIMEOUT_MS");
+    ck_assert_msg(ok == commit_timeout_cases[_i].ok, "DB_COMMIT_TIMEOUT_MS=%s",
+                  value ? value : "(unset)");
+    if (ok) {
+        ck_assert_int_eq(ms, commit_timeout_cases[_i].ms);
+        ck_assert_str_eq(err, "");
+    } else {
+        /* One line naming the variable and the range, never the bad value itself. */
+        ck_assert_str_eq(err, "DB_COMMIT_TIMEOUT_MS: must be an integer between 1 and 3600000");
+    }
+}
+END_TEST
+
 static Suite *db_suite(void)
 {
     Suite *s = suite_create("db");
@@ -213,6 +259,8 @@ static Suite *db_suite(void)
     tcase_add_loop_test(tc, test_settings, 0,
                         (int)(sizeof settings_cases / sizeof settings_cases[0]));
     tcase_add_test(tc, test_settings_defaults);
+    tcase_add_loop_test(tc, test_commit_timeout, 0,
+                        (int)(sizeof commit_timeout_cases / sizeof commit_timeout_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }
