@@ -8,10 +8,12 @@
 #include "respond.h"
 #include "snapshots.h"
 #include "store/store.h"
+#include "stream_queue.h"
 #include "uuid.h"
 #include "xalloc.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,12 @@
 /* Every request's statements run on a connection borrowed from this pool (store/db.h). */
 static struct db_config pool_config;
 static struct db_pool *pool;
+static int turn_wait_ms; /* DB_POOL_WAIT_MS bounds the wait for a stream's turn too */
+
+/* Why a command was decided again: its stream existed after all (a creating command skips the
+ * first load), or another writer (another replica: this one queues per stream) took the
+ * version it meant to append. */
+static atomic_ullong retries_stream_exists, retries_concurrent_writer;
 
 void commands_init(const char *conninfo, const char *options, const struct db_settings *s)
 {
@@ -36,6 +44,7 @@ void commands_init(const char *conninfo, const char *options, const struct db_se
     }
     db_bound_writes(commit_timeout_ms);
     pool = db_pool_new(&pool_config, s->pool_size, s->pool_wait_ms);
+    turn_wait_ms = s->pool_wait_ms;
 }
 
 void commands_shutdown(void)
@@ -47,6 +56,13 @@ void commands_shutdown(void)
 void commands_metrics(void *buf)
 {
     db_pool_metrics(pool, buf);
+    stream_queue_metrics(buf);
+    metrics_printf(buf,
+                   "# HELP orderly_command_retries_total commands decided again, by cause\n"
+                   "# TYPE orderly_command_retries_total counter\n"
+                   "orderly_command_retries_total{cause=\"stream_exists\"} %llu\n"
+                   "orderly_command_retries_total{cause=\"concurrent_writer\"} %llu\n",
+                   atomic_load(&retries_stream_exists), atomic_load(&retries_concurrent_writer));
 }
 
 void commands_handle_readyz(struct request *r)
@@ -298,6 +314,9 @@ static void run_with_retries(struct command_request *cr, const struct command *c
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
         if (attempt_once(cr, c, attempt) == ATTEMPT_DONE)
             return;
+        atomic_fetch_add(attempt == 0 && skip_first_load(cr, c) ? &retries_stream_exists
+                                                                : &retries_concurrent_writer,
+                         1);
         /* Jittered exponential backoff so writers on one hot stream stop colliding. */
         long cap_us = 100L << (attempt < 8 ? attempt : 8);
         cap_us = cap_us < BACKOFF_CAP_US ? cap_us : BACKOFF_CAP_US;
@@ -372,7 +391,7 @@ static bool read_headers(struct command_request *cr)
  * caught where its answer would be stored (the append's or the refusal's insert of the key
  * conflicts) and replays the stored answer from there. The request holds one pooled connection
  * for all its statements; none free within the pool's wait is a 503 with nothing written. */
-static void run_command(struct command_request *cr, struct command *c)
+static void run_on_connection(struct command_request *cr, const struct command *c)
 {
     struct err_detail why = {0};
     if (db_pool_get(pool, &cr->db, &why) != ERR_OK) {
@@ -381,9 +400,27 @@ static void run_command(struct command_request *cr, struct command *c)
     }
     if (cr->idem_key)
         cr->request_text = request_text(cr->http);
-    fill_generated_ids(c);
     run_with_retries(cr, c);
     db_pool_put(pool, cr->db);
+}
+
+/* Commands on one stream take turns in order of arrival, so within a process they never
+ * collide; the turn is taken before a connection, which a queued command would only idle. A
+ * CancelOrder's refund account is known only once its order is loaded: that stream still
+ * meets concurrent writers with a retry. */
+static void run_command(struct command_request *cr, struct command *c)
+{
+    fill_generated_ids(c);
+    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
+    struct stream_turns turns;
+    if (!stream_queue_enter(&turns, (const char(*)[STREAM_ID_MAX + 1]) ids,
+                            command_streams(c, NULL, ids), turn_wait_ms)) {
+        respond_transient(cr, ERR_DB_DOWN,
+                          "earlier commands on this stream did not finish within DB_POOL_WAIT_MS");
+        return;
+    }
+    run_on_connection(cr, c);
+    stream_queue_leave(&turns);
 }
 
 void command_handle(struct request *r, enum command_type type)
