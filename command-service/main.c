@@ -18,11 +18,8 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: command-service [migrate] [--help] [--version]\n"
                  "  (no argument)  serve the command API on BIND_ADDRESS:PORT (default 8081)\n"
-                 "  migrate        apply pending migrations from MIGRATIONS_DIR and exit\n"
-                 "environment: DATABASE_URL (required), PORT, BIND_ADDRESS, WORKER_THREADS,\n"
-                 "  LOG_LEVEL, LOG_FORMAT, MIGRATIONS_DIR, API_TOKENS, READ_TOKENS,\n"
-                 "  SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S, CONNECTION_LIMIT, SNAPSHOT_EVERY,\n"
-                 "  DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_LOCK_TIMEOUT_MS\n");
+                 "  migrate        apply pending migrations from MIGRATIONS_DIR and exit\n");
+    config_help(out, CONFIG_COMMAND);
 }
 
 static int run_migrate(const struct config *c)

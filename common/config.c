@@ -1,12 +1,11 @@
-/* Reads and validates the environment once at start. Error messages name the variable and say
- * why, and never quote DATABASE_URL, which may carry a password. */
+/* The one strict parser of the environment, over the rows of config_table.c. Error messages
+ * name the variable and say why, and never quote a connection string (it may carry a password). */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <libpq-fe.h>
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,11 +17,11 @@ static const char *env(const char *name)
 }
 
 /* Digits only: strtol alone would accept " 80", "+80" and "80abc". */
-static bool int_env(const char *name, int def, long min, long max, int *out, char *err, int err_len)
+static bool int_value(const struct config_param *p, long def, int *out, char *err, size_t len)
 {
-    const char *v = env(name);
+    const char *v = env(p->name);
     if (!v) {
-        *out = def;
+        *out = (int)def;
         return true;
     }
     bool ok = strspn(v, "0123456789") == strlen(v);
@@ -31,43 +30,56 @@ static bool int_env(const char *name, int def, long min, long max, int *out, cha
         char *end;
         errno = 0;
         n = strtol(v, &end, 10);
-        ok = errno == 0 && *end == '\0' && n >= min && n <= max;
+        ok = errno == 0 && *end == '\0' && n >= p->min && n <= p->max;
     }
     if (!ok) {
-        snprintf(err, (size_t)err_len, "%s: must be an integer between %ld and %ld", name, min,
-                 max);
+        snprintf(err, len, "%s: must be an integer between %ld and %ld", p->name, p->min, p->max);
         return false;
     }
     *out = (int)n;
     return true;
 }
 
-static bool choice_env(const char *name, const char *def, const char *const choices[],
-                       const char **out, char *err, int err_len)
+static const struct config_param *row(const char *name, enum config_type type)
 {
+    const struct config_param *p = config_find(name);
+    if (!p || p->type != type)
+        abort(); /* a caller names a variable the table does not describe: a bug */
+    return p;
+}
+
+bool config_int(const char *name, int *out, char *err, size_t err_len)
+{
+    const struct config_param *p = row(name, CONFIG_INT);
+    return int_value(p, p->def, out, err, err_len);
+}
+
+static bool choice_value(const char *name, const char **out, char *err, size_t len)
+{
+    const struct config_param *p = row(name, CONFIG_CHOICE);
     const char *v = env(name);
     if (!v)
-        v = def;
-    for (int i = 0; choices[i]; i++) {
-        if (strcmp(v, choices[i]) == 0) {
-            *out = choices[i];
+        v = p->def_text;
+    for (int i = 0; p->choices[i]; i++) {
+        if (strcmp(v, p->choices[i]) == 0) {
+            *out = p->choices[i];
             return true;
         }
     }
     char list[128] = "";
-    for (int i = 0; choices[i]; i++) {
+    for (int i = 0; p->choices[i]; i++) {
         size_t used = strlen(list);
-        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", choices[i]);
+        snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", p->choices[i]);
     }
-    snprintf(err, (size_t)err_len, "%s: must be one of %s", name, list);
+    snprintf(err, len, "%s: must be one of %s", name, list);
     return false;
 }
 
-static bool database_url_env(const char **out, char *err, int err_len)
+static bool database_url_value(const char **out, char *err, size_t len)
 {
     const char *v = env("DATABASE_URL");
     if (!v) {
-        snprintf(err, (size_t)err_len, "DATABASE_URL: is required");
+        snprintf(err, len, "DATABASE_URL: is required");
         return false;
     }
     char *why = NULL;
@@ -75,7 +87,7 @@ static bool database_url_env(const char **out, char *err, int err_len)
     /* libpq's message can quote part of the string, so it is dropped, not shown. */
     PQfreemem(why);
     if (!opts) {
-        snprintf(err, (size_t)err_len, "DATABASE_URL: is not a valid libpq connection string");
+        snprintf(err, len, "DATABASE_URL: is not a valid libpq connection string");
         return false;
     }
     PQconninfoFree(opts);
@@ -83,44 +95,39 @@ static bool database_url_env(const char **out, char *err, int err_len)
     return true;
 }
 
-static bool bind_address_env(const char **out, char *err, int err_len)
+static bool bind_address_value(const char **out, char *err, size_t len)
 {
     const char *v = env("BIND_ADDRESS");
     unsigned char addr[sizeof(struct in6_addr)];
     if (!v)
-        v = "127.0.0.1";
+        v = row("BIND_ADDRESS", CONFIG_ADDRESS)->def_text;
     if (inet_pton(AF_INET, v, addr) != 1 && inet_pton(AF_INET6, v, addr) != 1) {
-        snprintf(err, (size_t)err_len, "BIND_ADDRESS: must be an IPv4 or IPv6 address");
+        snprintf(err, len, "BIND_ADDRESS: must be an IPv4 or IPv6 address");
         return false;
     }
     *out = v;
     return true;
 }
 
-/* A success line costs ~30 us of CPU, ~45% of a GET by id (measured, issue 13); 1 in 100 makes
- * that 0.3 us while a busy route still shows a line a second. Metrics count every request. */
-#define LOG_SAMPLE_GETS_DEFAULT 100
-
 bool config_load(struct config *c, int default_port, const char *default_migrations_dir, char *err,
                  int err_len)
 {
-    static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
-    static const char *const formats[] = {"json", "text", NULL};
+    size_t len = err_len > 0 ? (size_t)err_len : 0;
     memset(c, 0, sizeof *c);
-    if (err_len > 0)
+    if (len > 0)
         err[0] = '\0';
-    if (!database_url_env(&c->database_url, err, err_len) ||
-        !int_env("PORT", default_port, 1, 65535, &c->port, err, err_len) ||
-        !bind_address_env(&c->bind_address, err, err_len) ||
-        !int_env("WORKER_THREADS", 16, 1, 256, &c->threads, err, err_len) ||
-        !choice_env("LOG_LEVEL", "info", levels, &c->log_level, err, err_len) ||
-        !choice_env("LOG_FORMAT", "json", formats, &c->log_format, err, err_len) ||
-        !int_env("SHUTDOWN_TIMEOUT_MS", 10000, 0, 3600000, &c->shutdown_timeout_ms, err, err_len) ||
-        !int_env("CONNECTION_TIMEOUT_S", 30, 1, 86400, &c->connection_timeout_s, err, err_len) ||
-        !int_env("CONNECTION_LIMIT", 4096, 1, 1000000, &c->connection_limit, err, err_len) ||
-        !int_env("SNAPSHOT_EVERY", 100, 0, 1000000, &c->snapshot_every, err, err_len) ||
-        !int_env("LOG_SAMPLE_GETS", LOG_SAMPLE_GETS_DEFAULT, 1, 1000000, &c->log_sample_gets, err,
-                 err_len))
+    /* PORT's default is the caller's: the row documents both services'. */
+    if (!database_url_value(&c->database_url, err, len) ||
+        !int_value(row("PORT", CONFIG_INT), default_port, &c->port, err, len) ||
+        !bind_address_value(&c->bind_address, err, len) ||
+        !config_int("WORKER_THREADS", &c->threads, err, len) ||
+        !choice_value("LOG_LEVEL", &c->log_level, err, len) ||
+        !choice_value("LOG_FORMAT", &c->log_format, err, len) ||
+        !config_int("SHUTDOWN_TIMEOUT_MS", &c->shutdown_timeout_ms, err, len) ||
+        !config_int("CONNECTION_TIMEOUT_S", &c->connection_timeout_s, err, len) ||
+        !config_int("CONNECTION_LIMIT", &c->connection_limit, err, len) ||
+        !config_int("SNAPSHOT_EVERY", &c->snapshot_every, err, len) ||
+        !config_int("LOG_SAMPLE_GETS", &c->log_sample_gets, err, len))
         return false;
     c->migrations_dir = env("MIGRATIONS_DIR");
     if (!c->migrations_dir)

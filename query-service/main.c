@@ -17,9 +17,6 @@
 
 #define QUERY_DEFAULT_PORT 8082
 
-#define LIVE_HEARTBEAT_DEFAULT_MS 15000
-#define LIVE_RING_DEFAULT         4096
-
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -28,11 +25,8 @@ static void usage(FILE *out)
             "       query-service rebuild [NAME]  rebuild a projection (default read_model) "
             "with no downtime\n"
             "       query-service --help | --version\n\n"
-            "Tails the event log into read tables and serves them over HTTP.\n"
-            "Environment: DATABASE_URL (required), PORT (default 8082), BIND_ADDRESS,\n"
-            "WORKER_THREADS, LOG_LEVEL, LOG_FORMAT, SHUTDOWN_TIMEOUT_MS, CONNECTION_TIMEOUT_S,\n"
-            "CONNECTION_LIMIT, API_TOKENS, READ_TOKENS, LIVE_HEARTBEAT_MS, LIVE_RING_EVENTS,\n"
-            "DB_POOL_SIZE, DB_POOL_WAIT_MS, DB_LOCK_TIMEOUT_MS, READ_DATABASE_URL.\n");
+            "Tails the event log into read tables and serves them over HTTP.\n");
+    config_help(out, CONFIG_QUERY);
 }
 
 static void query_metrics(void *buf)
@@ -48,17 +42,6 @@ static void query_drain(void)
 {
     waits_drain();
     live_drain();
-}
-
-/* An optional integer variable in [min, max] (min >= 0); -1 when the value is bad. */
-static int env_int(const char *name, int def, int min, int max)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    long n = strtol(v, &end, 10);
-    return *end == '\0' && n >= min && n <= max ? (int)n : -1;
 }
 
 /* Every live subscriber holds a socket: let the process open as many as it may accept. */
@@ -91,8 +74,11 @@ static int serve(void)
     }
     log_sample_gets(cfg.log_sample_gets);
     struct db_settings db;
-    const char *read_url; /* READ_DATABASE_URL: every GET is served there (a hot standby) */
-    if (!db_settings_load(&db, err, sizeof err) || !reads_url_load(&read_url, err, sizeof err)) {
+    const char *read_url;   /* READ_DATABASE_URL: every GET is served there (a hot standby) */
+    int heartbeat_ms, ring; /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both */
+    if (!db_settings_load(&db, err, sizeof err) || !reads_url_load(&read_url, err, sizeof err) ||
+        !config_int("LIVE_HEARTBEAT_MS", &heartbeat_ms, err, sizeof err) ||
+        !config_int("LIVE_RING_EVENTS", &ring, err, sizeof err)) {
         fprintf(stderr, "query-service: %s\n", err);
         return 2;
     }
@@ -104,16 +90,11 @@ static int serve(void)
         projector_stop();
         return 1;
     }
-    /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both. */
-    int heartbeat_ms = env_int("LIVE_HEARTBEAT_MS", LIVE_HEARTBEAT_DEFAULT_MS, 1, 3600000);
-    int ring = env_int("LIVE_RING_EVENTS", LIVE_RING_DEFAULT, 1, LIVE_RING_DEFAULT);
-    if (heartbeat_ms < 0 || ring < 0 || !live_start(heartbeat_ms, ring)) {
-        log_msg(LOG_ERROR, heartbeat_ms < 0 ? "LIVE_HEARTBEAT_MS must be between 1 and 3600000"
-                           : ring < 0       ? "LIVE_RING_EVENTS must be between 1 and 4096"
-                                            : "cannot start the live feed thread");
+    if (!live_start(heartbeat_ms, ring)) {
+        log_msg(LOG_ERROR, "cannot start the live feed thread");
         waits_stop();
         projector_stop();
-        return heartbeat_ms < 0 || ring < 0 ? 2 : 1;
+        return 1;
     }
     raise_open_files(cfg.connection_limit);
     size_t route_count;

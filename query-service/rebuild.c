@@ -9,13 +9,12 @@
 #include "readmodel.h"
 #include "rebuild_sql.h"
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define BATCH_DEFAULT    5000
-#define BATCH_MAX        100000
 #define SWAP_GAP_EVENTS  2000 /* swap once no more than this is left: the lock stays short */
 #define CATCH_UP_ROUNDS  20   /* a log growing faster than we replay still gets swapped */
 #define SWAP_TRIES       3    /* a deadlock (the batch's lock order changed?) is retried */
@@ -67,10 +66,11 @@
 #define BULK_INDEX_MEM_SQL "SET maintenance_work_mem TO '256MB'"
 
 struct rebuild {
-    struct db_conn *c; /* DB_SESSION: the rebuild lock and search_path are this session's */
-    char live[128];    /* the live tables' schema */
-    int64_t pos;       /* shadow checkpoint */
-    int64_t events;    /* events applied */
+    struct db_conn *c;      /* DB_SESSION: the rebuild lock and search_path are this session's */
+    struct db_conn *reader; /* DB_LAZY: reads the next batch of events (struct fetch) */
+    char live[128];         /* the live tables' schema */
+    int64_t pos;            /* shadow checkpoint */
+    int64_t events;         /* events applied */
     int batch;
     bool locked; /* holds the rebuild lock, so the shadow schema is ours */
 };
@@ -143,35 +143,96 @@ static bool settle_horizon(struct rebuild *r, int64_t *horizon)
     return true;
 }
 
-/* Applies every event in (r->pos, to] to the shadow tables, in batches of r->batch. */
+/* The next batch of events is read while this one is applied: a thread on a second connection,
+ * so the scan runs on one core while decoding and writing run on the other. Every position read
+ * is at or below a settled horizon or the live checkpoint, committed, so any session reads the
+ * same rows. */
+struct fetch {
+    struct db_conn *c;
+    pthread_t thread;
+    bool threaded;
+    int64_t after, to;
+    int limit;
+    PGresult *res; /* NULL when the read failed */
+};
+
+static void *fetch_main(void *arg)
+{
+    struct fetch *f = arg;
+    char from[24], upto[24], limit[24];
+    snprintf(from, sizeof from, "%" PRId64, f->after);
+    snprintf(upto, sizeof upto, "%" PRId64, f->to);
+    snprintf(limit, sizeof limit, "%d", f->limit);
+    const char *params[] = {from, upto, limit};
+    if (db_read(f->c, ST_PROJ_EVENTS, params, &f->res) != ERR_OK)
+        f->res = NULL;
+    return NULL;
+}
+
+/* Starts reading (after, to]; inline when no thread can be made. */
+static void fetch_start(struct fetch *f, int64_t after, int64_t to)
+{
+    f->after = after;
+    f->to = to;
+    f->threaded = pthread_create(&f->thread, NULL, fetch_main, f) == 0;
+    if (!f->threaded)
+        fetch_main(f);
+}
+
+/* The rows read (the caller clears them), or NULL when the read failed. */
+static PGresult *fetch_join(struct fetch *f)
+{
+    if (f->threaded)
+        pthread_join(f->thread, NULL);
+    f->threaded = false;
+    return f->res;
+}
+
+/* Applies one batch read by fetch (cleared here) and moves r->pos to target. */
+static bool apply_batch(struct rebuild *r, PGresult *res, int64_t target, enum batch_txn txn)
+{
+    int n = PQntuples(res);
+    struct err_detail why = {0};
+    enum err rc = batch_apply_txn(r->c, res, r->pos, target, txn, &why);
+    PQclear(res);
+    if (rc != ERR_OK) {
+        log_msg(LOG_ERROR, "rebuild: batch after position %" PRId64 " failed: %s", r->pos,
+                rc == ERR_BAD_EVENT ? why.detail : err_title(rc));
+        return false;
+    }
+    if (r->events / PROGRESS_EVERY != (r->events + n) / PROGRESS_EVERY)
+        log_msg(LOG_INFO, "rebuild: %" PRId64 " events, at position %" PRId64, r->events + n,
+                target);
+    r->events += n;
+    r->pos = target;
+    return true;
+}
+
+/* Applies every event in (r->pos, to] to the shadow tables, in batches of r->batch, each read
+ * while the one before is applied. */
 static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
 {
-    while (r->pos < to) {
-        char from[24], upto[24], limit[24];
-        snprintf(from, sizeof from, "%" PRId64, r->pos);
-        snprintf(upto, sizeof upto, "%" PRId64, to);
-        snprintf(limit, sizeof limit, "%d", r->batch);
-        const char *params[] = {from, upto, limit};
-        PGresult *res;
-        if (db_write(r->c, ST_PROJ_EVENTS, params, &res, NULL) != ERR_OK)
-            return false;
+    struct fetch f = {.c = r->reader, .limit = r->batch};
+    if (r->pos >= to)
+        return true;
+    fetch_start(&f, r->pos, to);
+    PGresult *res = fetch_join(&f);
+    while (res) {
         int n = PQntuples(res);
         int64_t target = n == r->batch ? readmodel_int(res, n - 1, EV_COL_POSITION) : to;
-        struct err_detail why = {0};
-        enum err rc = batch_apply_txn(r->c, res, r->pos, target, txn, &why);
-        PQclear(res);
-        if (rc != ERR_OK) {
-            log_msg(LOG_ERROR, "rebuild: batch after position %" PRId64 " failed: %s", r->pos,
-                    rc == ERR_BAD_EVENT ? why.detail : err_title(rc));
-            return false;
+        bool more = target < to;
+        if (more)
+            fetch_start(&f, target, to);
+        bool ok = apply_batch(r, res, target, txn);
+        PGresult *next = more ? fetch_join(&f) : NULL;
+        if (!ok || !more) {
+            PQclear(next);
+            return ok;
         }
-        if (r->events / PROGRESS_EVERY != (r->events + n) / PROGRESS_EVERY)
-            log_msg(LOG_INFO, "rebuild: %" PRId64 " events, at position %" PRId64, r->events + n,
-                    target);
-        r->events += n;
-        r->pos = target;
+        res = next;
     }
-    return true;
+    log_msg(LOG_ERROR, "rebuild: cannot read the events after position %" PRId64, r->pos);
+    return false;
 }
 
 /* Replays up to a fresh horizon until what is left fits in one short swap. */
@@ -272,24 +333,21 @@ static bool bulk_finish(struct rebuild *r)
     return ok;
 }
 
+/* REBUILD_BATCH_EVENTS (common/config_table.c); rebuild_main refuses a bad value. */
 static int batch_size(void)
 {
-    const char *v = getenv("REBUILD_BATCH_EVENTS");
-    char *end;
-    long n = v ? strtol(v, &end, 10) : BATCH_DEFAULT;
-    if (v && (*v == '\0' || *end != '\0' || n < 1 || n > BATCH_MAX)) {
-        log_msg(LOG_WARN, "rebuild: REBUILD_BATCH_EVENTS must be 1..%d; using %d", BATCH_MAX,
-                BATCH_DEFAULT);
-        n = BATCH_DEFAULT;
-    }
-    return (int)n;
+    int n;
+    char err[128];
+    return config_int("REBUILD_BATCH_EVENTS", &n, err, sizeof err) ? n : 1;
 }
 
 int rebuild_run(const char *database_url, const char *name)
 {
     struct db_config cfg;
     readmodel_db_config(&cfg, database_url, "orderly-query-rebuild", NULL);
-    struct rebuild r = {.batch = batch_size(), .c = db_conn_new(&cfg, DB_SESSION)};
+    struct rebuild r = {.batch = batch_size(),
+                        .c = db_conn_new(&cfg, DB_SESSION),
+                        .reader = db_conn_new(&cfg, DB_LAZY)};
     int64_t start = now_ms();
     log_msg(LOG_INFO, "rebuild: %s into schema " REBUILD_SCHEMA ", batches of %d", name, r.batch);
     /* The second catch_up replays what arrived while the indexes were built. */
@@ -307,6 +365,7 @@ int rebuild_run(const char *database_url, const char *name)
             run(r.c, "DROP SCHEMA IF EXISTS " REBUILD_SCHEMA " CASCADE", 0, NULL, NULL, 0, NULL);
         }
     }
+    db_conn_free(r.reader);
     db_conn_free(r.c);
     return ok ? 0 : 1;
 }
@@ -315,7 +374,9 @@ int rebuild_main(const char *name)
 {
     struct config cfg;
     char err[256];
-    if (!config_load(&cfg, 0, ORDERLY_SOURCE_MIGRATIONS, err, sizeof err)) {
+    int batch;
+    if (!config_load(&cfg, 0, ORDERLY_SOURCE_MIGRATIONS, err, sizeof err) ||
+        !config_int("REBUILD_BATCH_EVENTS", &batch, err, sizeof err)) {
         fprintf(stderr, "query-service rebuild: %s\n", err);
         return 2;
     }

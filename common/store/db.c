@@ -3,6 +3,7 @@
  * (tests/integration/test_db_lint.py checks it). */
 #include "store/db.h"
 
+#include "config.h"
 #include "http/http.h"
 #include "log.h"
 #include "xalloc.h"
@@ -384,16 +385,5 @@ enum err db_wait(struct db_conn *c, int timeout_ms)
 
 bool db_commit_timeout_load(int *ms, char *err, size_t err_len)
 {
-    const char *v = getenv("DB_COMMIT_TIMEOUT_MS");
-    *ms = DB_COMMIT_TIMEOUT_DEFAULT;
-    if (!v || !*v)
-        return true;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (strspn(v, "0123456789") != strlen(v) || strlen(v) > 7 || *end || n < 1 || n > 3600000) {
-        snprintf(err, err_len, "DB_COMMIT_TIMEOUT_MS: must be an integer between 1 and 3600000");
-        return false;
-    }
-    *ms = (int)n;
-    return true;
+    return config_int("DB_COMMIT_TIMEOUT_MS", ms, err, err_len);
 }

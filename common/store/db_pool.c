@@ -3,6 +3,7 @@
  * requests queued for one, which give up after DB_POOL_WAIT_MS. Also its settings and metrics. */
 #include "store/db.h"
 
+#include "config.h"
 #include "http/http.h"
 #include "xalloc.h"
 
@@ -181,32 +182,12 @@ void db_pool_stats(struct db_pool *p, struct db_pool_stats *out)
     pthread_mutex_unlock(&p->mu);
 }
 
-/* Digits only, as config.c reads every variable; unset or empty is the default. */
-static bool int_env(const char *name, int def, long min, long max, int *out, char *err,
-                    size_t err_len)
-{
-    const char *v = getenv(name);
-    *out = def;
-    if (!v || !*v)
-        return true;
-    char *end;
-    long n = strtol(v, &end, 10);
-    if (strspn(v, "0123456789") == strlen(v) && strlen(v) <= 9 && *end == '\0' && n >= min &&
-        n <= max) {
-        *out = (int)n;
-        return true;
-    }
-    snprintf(err, err_len, "%s: must be an integer between %ld and %ld", name, min, max);
-    return false;
-}
-
+/* Ranges and defaults are the rows of common/config_table.c. */
 bool db_settings_load(struct db_settings *s, char *err, size_t err_len)
 {
-    return int_env("DB_POOL_SIZE", DB_POOL_SIZE_DEFAULT, 1, 1000, &s->pool_size, err, err_len) &&
-           int_env("DB_POOL_WAIT_MS", DB_POOL_WAIT_MS_DEFAULT, 0, 600000, &s->pool_wait_ms, err,
-                   err_len) &&
-           int_env("DB_LOCK_TIMEOUT_MS", DB_LOCK_TIMEOUT_DEFAULT, 0, 3600000, &s->lock_timeout_ms,
-                   err, err_len);
+    return config_int("DB_POOL_SIZE", &s->pool_size, err, err_len) &&
+           config_int("DB_POOL_WAIT_MS", &s->pool_wait_ms, err, err_len) &&
+           config_int("DB_LOCK_TIMEOUT_MS", &s->lock_timeout_ms, err, err_len);
 }
 
 static void gauge(void *buf, const char *name, const char *help, long long v)
