@@ -32,7 +32,7 @@ const struct config_param config_params[] = {
      "lock_timeout of pooled sessions: a statement waiting on a lock gives its connection "
      "back after this long (0: wait forever)"},
     {"DB_COMMIT_TIMEOUT_MS", CONFIG_INT, CONFIG_COMMAND, 1, 3600000, 10000, NULL, NULL,
-     "a write still unanswered then is cancelled and answered 503 (README, \"Failover\")"},
+     "a write still unanswered then is cancelled and answered 503 (\"Failover\" in the README)"},
     {"LOG_LEVEL", CONFIG_CHOICE, CONFIG_BOTH, 0, 0, 0, "info", log_levels,
      "lowest level logged"},
     {"LOG_FORMAT", CONFIG_CHOICE, CONFIG_BOTH, 0, 0, 0, "json", log_formats,
