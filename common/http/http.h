@@ -4,6 +4,7 @@
 #define ORDERLY_HTTP_H
 
 #include "err.h"
+#include "metrics.h" /* services add their series to /metrics (metrics_set_extra) */
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -154,17 +155,8 @@ struct server_options {
  * finish up to shutdown_timeout_ms, and returns ERR_OK. Fails if the port cannot be bound. */
 enum err server_run(const struct server_options *o);
 
-/* Appends service-specific Prometheus text to /metrics output; set by a service before
- * server_run. The callback appends to buf with metrics_printf. */
-typedef void (*metrics_fn)(void *buf);
-void metrics_set_extra(metrics_fn fn);
-void metrics_printf(void *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Counters a service bumps: commands by type and outcome, events appended, database errors. */
-void metrics_count_command(const char *command_type, const char *outcome);
-void metrics_add_events(int n);
-void metrics_count_db_error(void);
-
-/* The built-in handlers every service routes: /healthz and /metrics. */
+/* The built-in handlers every service routes (builtin.c): /healthz and /metrics, the text of
+ * common/metrics.c. */
 void http_handle_healthz(struct request *r);
 void http_handle_metrics(struct request *r);
 

@@ -1,4 +1,4 @@
-/* Interfaces private to common/http/: the route matcher and the per-request metrics hook.
+/* Interfaces private to common/http/: the route matcher and the input checks.
  * Services never include this; they see only http.h. */
 #ifndef ORDERLY_HTTP_INTERNAL_H
 #define ORDERLY_HTTP_INTERNAL_H
@@ -37,10 +37,5 @@ bool http_text_valid(const char *s, size_t len);
 bool input_query_valid(struct request *r, struct err_detail *why);
 /* The request's header fields in bytes: names, values and 4 (": " and CRLF) for each. */
 size_t input_header_bytes(struct request *r);
-
-/* Records one finished request; route is the pattern or "unmatched". */
-void metrics_observe_request(const char *route, const char *method, int status, double seconds);
-/* Renders the whole exposition; the caller frees it. */
-char *metrics_render(size_t *len_out);
 
 #endif

@@ -2,6 +2,7 @@
  * front of the handlers, the response, access log and metrics, and the SIGTERM drain. */
 #include "http/internal.h"
 #include "log.h"
+#include "metrics.h"
 #include "uuid.h"
 #include "xalloc.h"
 

@@ -4,8 +4,8 @@
 #include "store/db.h"
 
 #include "config.h"
-#include "http/http.h"
 #include "log.h"
+#include "metrics.h"
 #include "xalloc.h"
 
 #include <errno.h>

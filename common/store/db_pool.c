@@ -4,7 +4,7 @@
 #include "store/db.h"
 
 #include "config.h"
-#include "http/http.h"
+#include "metrics.h"
 #include "xalloc.h"
 
 #include <pthread.h>

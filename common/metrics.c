@@ -1,11 +1,14 @@
-/* Process-wide counters and the Prometheus text exposition (version 0.0.4) behind /metrics:
- * HTTP requests by route/method/status, latency histograms by route, commands, events. */
-#include "http/internal.h"
+/* Process-wide counters and their Prometheus text exposition (version 0.0.4): HTTP requests by
+ * route/method/status, latency histograms by route, commands, events, database errors. No HTTP
+ * here: the server records requests and serves the text, the store counts its errors. */
+#include "metrics.h"
+
 #include "xalloc.h"
 
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,17 +263,4 @@ char *metrics_render(size_t *len_out)
     if (len_out)
         *len_out = b.len;
     return b.data;
-}
-
-void http_handle_metrics(struct request *r)
-{
-    size_t len;
-    char *text = metrics_render(&len);
-    http_respond_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
-}
-
-void http_handle_healthz(struct request *r)
-{
-    http_respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }

@@ -1,0 +1,25 @@
+/* Process-wide counters and their Prometheus text rendering. A module of its own so that the
+ * HTTP server (requests), the store (database errors) and the services (their own series) all
+ * depend on it and not on each other. */
+#ifndef ORDERLY_METRICS_H
+#define ORDERLY_METRICS_H
+
+#include <stddef.h>
+
+/* Appends service-specific Prometheus text to the rendering; set by a service before it
+ * serves. The callback appends to buf with metrics_printf. */
+typedef void (*metrics_fn)(void *buf);
+void metrics_set_extra(metrics_fn fn);
+void metrics_printf(void *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Counters a service bumps: commands by type and outcome, events appended, database errors. */
+void metrics_count_command(const char *command_type, const char *outcome);
+void metrics_add_events(int n);
+void metrics_count_db_error(void);
+
+/* Records one finished HTTP request; route is the pattern or "unmatched". */
+void metrics_observe_request(const char *route, const char *method, int status, double seconds);
+/* Renders the whole exposition; the caller frees it. */
+char *metrics_render(size_t *len_out);
+
+#endif
