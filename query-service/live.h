@@ -19,7 +19,7 @@ void live_stop(void);
  * reconnecting EventSource keeps its first URL). Without either, only new events. */
 void live_handle(struct request *r);
 
-/* metrics_set_extra piece: orderly_live_subscribers and orderly_live_fetches_total. */
+/* metrics_set_extra piece: orderly_live_subscribers and orderly_live_queries_total. */
 void live_metrics(void *buf);
 
 #endif
