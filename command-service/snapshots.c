@@ -74,23 +74,32 @@ static enum err load_once(struct db_conn *db, int schema, struct world *w, struc
     return rc;
 }
 
+struct load_pass {
+    struct db_conn *db;
+    struct loaded_world *lw; /* world_load lists the streams into lw->ids and lw->n */
+    struct err_detail *why;
+};
+
+/* world_load's loader: snapshot + tail, or every event again when a snapshot is bad. */
+static enum err load_pass(void *p, struct world *w, const char ids[][STREAM_ID_MAX + 1], int n)
+{
+    struct load_pass *lp = p;
+    (void)ids;
+    (void)n;
+    bool bad = false;
+    enum err rc =
+        load_once(lp->db, snapshot_every > 0 ? SNAPSHOT_SCHEMA : 0, w, lp->lw, &bad, lp->why);
+    if (rc == ERR_OK && bad)
+        rc = load_once(lp->db, 0, w, lp->lw, &bad, lp->why);
+    return rc;
+}
+
 enum err snapshots_load_world(struct db_conn *db, const struct command *c, struct world *w,
                               struct loaded_world *lw, struct err_detail *why)
 {
-    int loaded = 0;
     memset(lw, 0, sizeof *lw);
-    for (;;) {
-        lw->n = command_streams(c, w, lw->ids);
-        if (lw->n <= loaded)
-            return ERR_OK;
-        bool bad = false;
-        enum err rc = load_once(db, snapshot_every > 0 ? SNAPSHOT_SCHEMA : 0, w, lw, &bad, why);
-        if (rc == ERR_OK && bad)
-            rc = load_once(db, 0, w, lw, &bad, why);
-        if (rc != ERR_OK)
-            return rc;
-        loaded = lw->n;
-    }
+    struct load_pass lp = {db, lw, why};
+    return world_load(c, w, lw->ids, &lw->n, load_pass, &lp);
 }
 
 void snapshots_after_append(struct db_conn *db, const struct world *w,

@@ -285,6 +285,15 @@ int command_streams(const struct command *c, const struct world *w,
 void world_evolve(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n,
                   const struct event *e);
 
+/* Fills w from nothing with the events (or snapshots) of exactly the n streams in ids. */
+typedef enum err (*world_loader_fn)(void *cls, struct world *w, const char ids[][STREAM_ID_MAX + 1],
+                                    int n);
+/* Loads the world c decides over: lists c's streams into ids and *n, has load fill w for them,
+ * and lists again until the list stops growing (world.c). Returns load's first error. */
+enum err world_load(const struct command *c, struct world *w,
+                    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1], int *n, world_loader_fn load,
+                    void *cls) __attribute__((warn_unused_result));
+
 /* The slot of stream_id in w (ids/n as for world_evolve), where a snapshot is restored: one of
  * *order and *account is set, or both are NULL when stream_id is not listed. */
 void world_slot(struct world *w, const char ids[][STREAM_ID_MAX + 1], int n, const char *stream_id,

@@ -275,23 +275,69 @@ static const struct decide_case decide_cases[] = {
      .cmd = {CLOSE}, ERR_ACCOUNT_NOT_EMPTY, "-10"},
 };
 
-/* Loads the world as a caller would: fold the history into the listed streams, and list again
- * until the count stops growing (CancelOrder of a paid order adds the refund account). */
+/* world_load's loader over a case's history: fold every given event into the listed streams. */
+static enum err fold_given(void *cls, struct world *w, const char ids[][STREAM_ID_MAX + 1], int n)
+{
+    const struct decide_case *dc = cls;
+    for (int i = 0; i < dc->ngiven; i++)
+        world_evolve(w, ids, n, &dc->given[i]);
+    return ERR_OK;
+}
+
+/* Loads the world as a caller does (CancelOrder of a paid order adds the refund account). */
 static void load_world(const struct decide_case *dc, struct world *w)
 {
     char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
-    memset(w, 0, sizeof *w);
-    int n = command_streams(&dc->cmd, w, ids);
-    for (;;) {
-        memset(w, 0, sizeof *w);
-        for (int i = 0; i < dc->ngiven; i++)
-            world_evolve(w, (const char(*)[STREAM_ID_MAX + 1]) ids, n, &dc->given[i]);
-        int more = command_streams(&dc->cmd, w, ids);
-        if (more <= n)
-            return;
-        n = more;
-    }
+    int n;
+    ck_assert(world_load(&dc->cmd, w, ids, &n, fold_given, (void *)dc) == ERR_OK);
 }
+
+/* A loader that counts its calls and folds a case's history, or fails with fail. */
+struct counting_loader {
+    const struct decide_case *dc;
+    int calls;
+    enum err fail;
+};
+
+static enum err count_and_fold(void *cls, struct world *w, const char ids[][STREAM_ID_MAX + 1],
+                               int n)
+{
+    struct counting_loader *l = cls;
+    l->calls++;
+    return l->fail != ERR_OK ? l->fail : fold_given((void *)l->dc, w, ids, n);
+}
+
+static const struct decide_case *case_named(const char *name)
+{
+    for (size_t i = 0; i < sizeof decide_cases / sizeof decide_cases[0]; i++)
+        if (strcmp(decide_cases[i].name, name) == 0)
+            return &decide_cases[i];
+    ck_abort_msg("no case %s", name);
+    return NULL;
+}
+
+/* A paid order's cancel loads twice (the refund account appears); an unpaid one once; a
+ * loader's error ends the load. */
+START_TEST(test_world_load)
+{
+    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
+    int n;
+    struct world *w = calloc(1, sizeof *w);
+    struct counting_loader paid = {case_named("cancel paid refunds"), 0, ERR_OK};
+    ck_assert(world_load(&paid.dc->cmd, w, ids, &n, count_and_fold, &paid) == ERR_OK);
+    ck_assert_int_eq(paid.calls, 2);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(ids[1], "account-a1");
+    struct counting_loader placed = {case_named("cancel placed"), 0, ERR_OK};
+    ck_assert(world_load(&placed.dc->cmd, w, ids, &n, count_and_fold, &placed) == ERR_OK);
+    ck_assert_int_eq(placed.calls, 1);
+    ck_assert_int_eq(n, 1);
+    struct counting_loader down = {case_named("cancel paid refunds"), 0, ERR_DB_DOWN};
+    ck_assert(world_load(&down.dc->cmd, w, ids, &n, count_and_fold, &down) == ERR_DB_DOWN);
+    ck_assert_int_eq(down.calls, 1);
+    free(w);
+}
+END_TEST
 
 static void assert_event_eq(const struct event *got, const struct event *want)
 {
@@ -647,6 +693,7 @@ static Suite *domain_suite(void)
     tcase_add_loop_test(tc, test_command_streams, 0,
                         (int)(sizeof streams_cases / sizeof streams_cases[0]));
     tcase_add_test(tc, test_world_evolve_routing);
+    tcase_add_test(tc, test_world_load);
     suite_add_tcase(s, tc);
     tc = tcase_create("names");
     tcase_add_test(tc, test_event_names);

@@ -176,43 +176,49 @@ static struct history *history_of(struct sim *s, const char *stream_id)
 
 /* Folds h into w's slot for it: from a snapshot at a random version (through JSON, as stored)
  * when snap is set, else from the start. */
-static void load_stream(struct sim *s, struct world *w, char ids[][STREAM_ID_MAX + 1], int n,
+static void load_stream(struct sim *s, struct world *w, const char ids[][STREAM_ID_MAX + 1], int n,
                         const struct history *h, bool snap)
 {
     int cut = snap && h->count ? rnd(s, h->count + 1) : 0;
     if (cut > 0) {
         struct world *scratch = xcalloc(1, sizeof *scratch);
         for (int i = 0; i < cut; i++)
-            world_evolve(scratch, (const char(*)[STREAM_ID_MAX + 1]) ids, n, &h->events[i]);
+            world_evolve(scratch, ids, n, &h->events[i]);
         struct order_state *so, *o;
         struct account_state *sa, *a;
         struct err_detail why = {0};
-        world_slot(scratch, (const char(*)[STREAM_ID_MAX + 1]) ids, n, h->stream_id, &so, &sa);
-        world_slot(w, (const char(*)[STREAM_ID_MAX + 1]) ids, n, h->stream_id, &o, &a);
+        world_slot(scratch, ids, n, h->stream_id, &so, &sa);
+        world_slot(w, ids, n, h->stream_id, &o, &a);
         char *text = so ? dump_order(so) : dump_account(sa);
         ck_assert_msg(snapshot_decode(h->stream_id, cut, text, o, a, &why), "%s", why.detail);
         free(text);
         free(scratch);
     }
     for (int i = cut; i < h->count; i++)
-        world_evolve(w, (const char(*)[STREAM_ID_MAX + 1]) ids, n, &h->events[i]);
+        world_evolve(w, ids, n, &h->events[i]);
 }
 
-/* As the command service's loader: list the streams, load them, repeat while the list grows. */
+struct sim_load {
+    struct sim *sim;
+    bool snap;
+};
+
+/* world_load's loader over the simulated histories, each from a snapshot or from the start. */
+static enum err load_streams(void *cls, struct world *w, const char ids[][STREAM_ID_MAX + 1], int n)
+{
+    struct sim_load *l = cls;
+    for (int i = 0; i < n; i++)
+        load_stream(l->sim, w, ids, n, history_of(l->sim, ids[i]), l->snap);
+    return ERR_OK;
+}
+
+/* As the command service loads: world_load with a loader over the histories. */
 static void load_world(struct sim *s, const struct command *c, struct world *w, bool snap)
 {
     char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
-    int loaded = 0;
-    memset(w, 0, sizeof *w);
-    for (;;) {
-        int n = command_streams(c, w, ids);
-        if (n <= loaded)
-            return;
-        memset(w, 0, sizeof *w);
-        for (int i = 0; i < n; i++)
-            load_stream(s, w, ids, n, history_of(s, ids[i]), snap);
-        loaded = n;
-    }
+    int n;
+    struct sim_load l = {s, snap};
+    ck_assert(world_load(c, w, ids, &n, load_streams, &l) == ERR_OK);
 }
 
 static void random_command(struct sim *s, struct command *c)
