@@ -63,16 +63,18 @@ static int keymap_put(struct keymap *m, const char *key)
     }
 }
 
-/* stored: the row exists (loaded), so it is updated rather than inserted. */
+/* stored: the row exists (loaded), so it is updated rather than inserted. fresh: the stream's
+ * first event is in the batch, so it has no row yet (a row is made from that event, and every
+ * event is applied once) and is not looked up. */
 struct order_slot {
     struct order_state s;
     int64_t placed_position;
-    bool touched, stored;
+    bool touched, stored, fresh;
 };
 struct account_slot {
     struct account_state s;
     int64_t opened_position;
-    bool touched, stored;
+    bool touched, stored, fresh;
     bool has_key;
     unsigned char key[PII_KEY_BYTES]; /* opens the sealed owner of its AccountOpened */
 };
@@ -199,6 +201,17 @@ static enum err index_streams(struct batch *b, const PGresult *res, struct err_d
     b->account = xcalloc((size_t)b->accounts.count + 1, sizeof *b->account);
     b->customer = xcalloc((size_t)n + 1, sizeof *b->customer);
     b->rev = xcalloc((size_t)n + 1, sizeof *b->rev);
+    for (int i = 0; i < n; i++) {
+        bool is_order;
+        const char *id;
+        if (readmodel_int(res, i, EV_COL_VERSION) != 1 ||
+            stream_key(res, i, &is_order, &id, why) != ERR_OK)
+            continue;
+        if (is_order)
+            b->order[keymap_put(&b->orders, id)].fresh = true;
+        else
+            b->account[keymap_put(&b->accounts, id)].fresh = true;
+    }
     return ERR_OK;
 }
 
@@ -266,12 +279,14 @@ static enum err load_states(struct batch *b, struct err_detail *why)
         struct param_array ids;
         param_array_init(&ids);
         for (int i = 0; i < m->count; i++)
-            param_array_text(&ids, m->keys[i]);
+            if (!(kind == 0 ? b->order[i].fresh : b->account[i].fresh))
+                param_array_text(&ids, m->keys[i]);
         const char *params[] = {param_array_done(&ids)};
-        PGresult *res;
-        enum err rc = db_write(b->c, st, params, &res, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
+        PGresult *res = NULL;
+        enum err rc =
+            ids.n == 0 || db_write(b->c, st, params, &res, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
         param_array_free(&ids);
-        for (int i = 0; rc == ERR_OK && i < PQntuples(res); i++)
+        for (int i = 0; rc == ERR_OK && res && i < PQntuples(res); i++)
             rc = load_row(b, kind == 0, res, i, why);
         PQclear(res);
         if (rc != ERR_OK)
