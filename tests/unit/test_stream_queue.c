@@ -1,6 +1,6 @@
 /* Unit tests for command-service/stream_queue.c: per-stream turns in order of arrival, the
  * deadline, and two-stream commands that cannot deadlock. */
-#include "../../command-service/stream_queue.h"
+#include "stream_queue.h"
 
 #include <check.h>
 #include <pthread.h>
