@@ -48,8 +48,8 @@ const struct config_param config_params[] = {
     {"API_TOKENS", CONFIG_TEXT, CONFIG_BOTH, 0, 0, 0, "unset", NULL,
      "comma-separated bearer tokens required on every POST"},
     {"READ_TOKENS", CONFIG_TEXT, CONFIG_BOTH, 0, 0, 0, "unset", NULL,
-     "when set, GETs other than /healthz, /readyz and /metrics need one of these tokens or of "
-     "API_TOKENS"},
+     "when set, GETs other than /healthz, /readyz, /metrics and the console's files (/console) "
+     "need one of these tokens or of API_TOKENS"},
     {"SHUTDOWN_TIMEOUT_MS", INT(0, 3600000, 10000),
      "how long requests in flight may take after SIGTERM"},
     {"CONNECTION_TIMEOUT_S", INT(1, 86400, 30), "idle or slow connections are closed after this"},
