@@ -146,17 +146,20 @@ def main():
         t0 = time.monotonic()
         pg_cpu = TreeCpu(pg)
         rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-        p = subprocess.run([env.binary("query"), "rebuild"], env=run_env, capture_output=True,
-                           text=True, timeout=3600)
+        p = subprocess.Popen([env.binary("query"), "rebuild"], env=run_env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        with bl.RssSampler({"rebuild": p.pid}) as rss:
+            out, err = p.communicate(timeout=3600)
         wall = time.monotonic() - t0
         rusage = resource.getrusage(resource.RUSAGE_CHILDREN)
         rebuild_cpu = (rusage.ru_utime - rusage0.ru_utime) + (rusage.ru_stime - rusage0.ru_stime)
-        sys.stdout.write(p.stdout + p.stderr)
+        sys.stdout.write(out + err)
         if p.returncode != 0:
             raise bl.BenchError("rebuild exited %d" % p.returncode)
-        m = re.search(r"done: (\d+) events .* in ([\d.]+) s \((\d+) events/s\)", p.stdout)
-        print("rebuild: %s events, %s s, %s events/s = %.0f%% of the scan (process wall %.1f s)"
-              % (m.group(1), m.group(2), m.group(3), 100.0 * int(m.group(3)) / scan, wall)
+        m = re.search(r"done: (\d+) events .* in ([\d.]+) s \((\d+) events/s\)", out)
+        print("rebuild: %s events, %s s, %s events/s = %.0f%% of the scan (process wall %.1f s, "
+              "RSS peak %.0f MB)" % (m.group(1), m.group(2), m.group(3),
+                                     100.0 * int(m.group(3)) / scan, wall, rss.peaks["rebuild"])
               if m else "no summary line")
         cpu_line("rebuild", int(events), rebuild_cpu, pg_cpu.stop())
         print("machine: %s" % bl.machine_info())
