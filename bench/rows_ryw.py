@@ -33,6 +33,20 @@ def _json(conn, method, path, body=None):
     return r.status, r.getheader("X-Projection-Position"), r.read()
 
 
+def _timer_moves(port):
+    """orderly_projector_moves_total{woken_by="timer"}: work the projector found only when its
+    idle timer fired, i.e. a notification it missed."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        status, _, raw = _json(conn, "GET", "/metrics")
+    finally:
+        conn.close()
+    for line in raw.decode().splitlines():
+        if line.startswith('orderly_projector_moves_total{woken_by="timer"}'):
+            return int(line.split()[-1])
+    raise bl.BenchError("no orderly_projector_moves_total in /metrics (status %d)" % status)
+
+
 def _probe(b, replica, account):
     """Sequential probes for one measurement's duration; latencies in ms."""
     cc = http.client.HTTPConnection("127.0.0.1", b.service("command").port, timeout=30)
@@ -61,12 +75,16 @@ def _probe(b, replica, account):
     return sorted(lags)
 
 
-def _rows(b, key, what, runs, how):
+def _rows(b, key, what, runs, missed, how):
     b.row(key + "_p50", "read-your-writes p50 on %s (2xx -> GET min_position answered)" % what,
           "ms", [bl.percentile(r, 50) for r in runs], None, None, how)
     b.row(key + "_p99", "read-your-writes p99 on %s" % what, "ms",
           [bl.percentile(r, 99) for r in runs], None, ("below", GOAL_P99_MS), how)
     b.row(key + "_max", "read-your-writes max on %s" % what, "ms", [r[-1] for r in runs])
+    b.row(key + "_missed", "read-your-writes on %s: notifications missed (leader + it)" % what,
+          "count", missed, None, ("below", 1), "orderly_projector_moves_total{woken_by=\"timer\"} on both, "
+          "before and after the probes: a miss costs up to the 250 ms fallback timer, so a "
+          "slow probe with none is the machine, not the wake-up")
 
 
 def replicas(b):
@@ -80,12 +98,16 @@ def replicas(b):
     on_standby = _replica(b, "query-on-standby", {"READ_DATABASE_URL": standby.url})
     for key, what, svc in (("ryw_follower", "a non-leader replica", follower),
                            ("ryw_standby", "a replica reading a standby", on_standby)):
-        runs = [_probe(b, svc, "ryw-%s-%d-%d" % (key, rep, time.time_ns()))
-                for rep in range(b.o.reps)]
+        ports = (b.service("query").port, svc.port)
+        runs, missed = [], []
+        for rep in range(b.o.reps):
+            before = sum(_timer_moves(p) for p in ports)
+            runs.append(_probe(b, svc, "ryw-%s-%d-%d" % (key, rep, time.time_ns())))
+            missed.append(sum(_timer_moves(p) for p in ports) - before)
         how = ("Deposit, then GET ?min_position on %s, one probe at a time 0-%d ms apart at "
                "random, no other load; %s samples" % (
                    what, GAP_MAX_S * 1000, "+".join(str(len(r)) for r in runs)))
-        _rows(b, key, what, runs, how)
+        _rows(b, key, what, runs, missed, how)
     for svc in (on_standby, follower):
         b.check(svc.stop() == 0, "%s did not exit 0 on SIGTERM" % svc.name)
         del b.env.services[svc.name]
