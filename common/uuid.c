@@ -29,10 +29,14 @@ static void random_bytes(uint8_t *buf, size_t len)
 
 #define UUID_BLOCK 32 /* uuids per getrandom call */
 
+/* initial-exec: the common library is built position-independent, and the default model
+ * would call __tls_get_addr, making the binaries need the dynamic loader by name. */
+#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+
 static void next_random_16(uint8_t out[16])
 {
-    static _Thread_local uint8_t block[UUID_BLOCK * 16];
-    static _Thread_local size_t used = sizeof block;
+    static THREAD_LOCAL uint8_t block[UUID_BLOCK * 16];
+    static THREAD_LOCAL size_t used = sizeof block;
     if (used == sizeof block) {
         random_bytes(block, sizeof block);
         used = 0;
