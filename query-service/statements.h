@@ -13,9 +13,9 @@
  * (store/param_array.h), read back by unnest(). Orders and accounts the batch found stored are
  * updated, the others inserted, each by one statement; the indexed columns come from the same
  * state the document was rendered from. Rejected: one jsonb array of records with the document
- * inside, read with jsonb_to_recordset and doc::jsonb (issue 13: parsing it twice, sorting its
- * keys and escaping every document cost half the replay's PostgreSQL CPU), and an upsert for
- * every row (the batch already knows which rows exist). */
+ * inside, read with jsonb_to_recordset and doc::jsonb, and an upsert for every row (the batch
+ * knows which rows exist): parsing each document twice and sorting its keys, issue 13 measured,
+ * was half of PostgreSQL's CPU per event replayed (bench/rebuild_replay.py). */
 #define SQL_ORDER_COLS_IN                                                                          \
     "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[]) "          \
     "AS r(order_id, customer_id, status, version, placed_position, doc)"
