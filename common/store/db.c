@@ -366,16 +366,30 @@ enum err db_listen(struct db_conn *c, const char *listen_sql)
     return e;
 }
 
+/* A notification that arrived while a statement ran is already in libpq's queue, where the
+ * socket shows nothing more: it ends the wait at once instead of after timeout_ms. */
+static bool drain_notifications(struct db_conn *c)
+{
+    PGnotify *n;
+    bool any = false;
+    while ((n = PQnotifies(c->pg)) != NULL) {
+        PQfreemem(n);
+        any = true;
+    }
+    return any;
+}
+
 enum err db_wait(struct db_conn *c, int timeout_ms)
 {
     if (!c->pg)
         return ERR_DB_DOWN;
+    if (drain_notifications(c))
+        return ERR_OK;
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
     bool ok =
         pfd.fd >= 0 && (poll(&pfd, 1, timeout_ms) >= 0 || errno == EINTR) && PQconsumeInput(c->pg);
-    PGnotify *n;
-    while (ok && (n = PQnotifies(c->pg)) != NULL)
-        PQfreemem(n);
+    if (ok)
+        drain_notifications(c);
     if (ok && PQstatus(c->pg) == CONNECTION_OK)
         return ERR_OK;
     log_msg(LOG_WARN, "%s: database connection lost while waiting", c->cfg->app_name);
