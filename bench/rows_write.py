@@ -106,6 +106,28 @@ def deposit_hot(b):
     b.row("deposit_hot_p99", "Deposit hot p99 latency", "ms", [w["p99_ms"] for w in runs])
 
 
+def deposit_spread(b):
+    """The same Deposit on 1000 accounts (no stream shared for long): what a hot stream's
+    figure is compared with (issue 15: hot >= 50% of this)."""
+    n = b.o.transfer_accounts
+    runs = [measure_command(b, "/", _lua("deposit_hot.lua"), ["xfer-", n], 16)
+            for _ in range(b.o.reps)]
+    b.row("deposit_spread", "Deposit, %d accounts, 16 conns, commands/s" % n, "/s",
+          [w["ok_per_s"] for w in runs], None, None,
+          "wrk -c16, bench/wrk/deposit_hot.lua over the %d transfer accounts" % n)
+    b.row("deposit_spread_p99", "Deposit on %d accounts p99 latency" % n, "ms",
+          [w["p99_ms"] for w in runs])
+
+
+def place_order_one_connection(b):
+    """Latency with no company: what batching or queueing must not make worse."""
+    runs = [measure_command(b, "/v1/orders", _lua("place_order.lua"), [], 1)
+            for _ in range(b.o.reps)]
+    b.row("place_order_1", "PlaceOrder, 1 conn, commands/s", "/s", [w["ok_per_s"] for w in runs])
+    b.row("place_order_1_p50", "PlaceOrder, 1 conn p50 latency", "ms", [w["p50_ms"] for w in runs])
+    b.row("place_order_1_p99", "PlaceOrder, 1 conn p99 latency", "ms", [w["p99_ms"] for w in runs])
+
+
 def transfer(b):
     n = b.o.transfer_accounts
     runs, ceil = [], []
