@@ -14,7 +14,8 @@ _Static_assert(sizeof(enum account_status) == sizeof(int), "F_ENUM stores an int
 
 /* The GET views (codec/state_fields.h): the document a GET serves, and the projector's reading
  * of a stored document into the state it folds onto. The indexed columns beside the document
- * are read from it in SQL (ST_PROJ_*_SAVE). */
+ * are sent by the projector as arrays of their own (query-service/project_batch.c), not read
+ * from the document in SQL. */
 #define ORDER_VIEW(k, m, n, lo, hi) VIEW_##k(struct order_state, state_order_status, m, n, lo, hi)
 #define ACCOUNT_VIEW(k, m, n, lo, hi)                                                              \
     VIEW_##k(struct account_state, state_account_status, m, n, lo, hi)
