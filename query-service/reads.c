@@ -1,6 +1,7 @@
 /* Read queries for the HTTP handlers: each statement on a connection borrowed from the query
  * pool (store/db.h), every row turned into the contract's JSON here. */
 #include "reads.h"
+#include "reads_internal.h"
 
 #include "codec/codec.h"
 #include "codec/snapshot_codec.h"
@@ -169,7 +170,7 @@ static enum err reveal_events(json_t *events)
 /* Folds rows of SQL_TEMPORAL with the command side's evolve, starting from the snapshot row
  * when there is one. ERR_CONFLICT: the snapshot is unusable and the caller reads again
  * without snapshots. */
-static enum err fold_rows(bool order, const PGresult *res, json_t **out)
+enum err reads_fold_rows(bool order, const PGresult *res, json_t **out)
 {
     struct event *ev = xmalloc(sizeof *ev);
     struct order_state *os = xcalloc(1, sizeof *os);
@@ -223,13 +224,13 @@ enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t
         PGresult *res = run(by_version ? ST_STREAM_TO_VERSION : ST_STREAM_AS_OF, params, &e);
         if (!res)
             return e;
-        e = fold_rows(order, res, out);
+        e = reads_fold_rows(order, res, out);
         PQclear(res);
     }
     return e;
 }
 
-static enum stmt list_stmt(bool order, const char *f1, const char *f2)
+enum stmt reads_list_stmt(bool order, const char *f1, const char *f2)
 {
     if (!order)
         return f1 ? ST_ACCOUNTS_OWNER : ST_ACCOUNTS_ALL;
@@ -241,7 +242,7 @@ static enum stmt list_stmt(bool order, const char *f1, const char *f2)
 }
 
 /* "[doc,doc,...]" of the first n rows' documents (column 0), in one allocation. */
-static char *join_docs(const PGresult *res, int n, size_t *len)
+char *reads_join_docs(const PGresult *res, int n, size_t *len)
 {
     size_t total = 2;
     for (int i = 0; i < n; i++)
@@ -269,11 +270,11 @@ enum err reads_list(bool order, const char *filter1, const char *filter2, int64_
     snprintf(l, sizeof l, "%d", limit + 1); /* one more row tells whether a next page exists */
     const char *params[] = {b, l, filter1 ? filter1 : filter2, filter2};
     enum err e = ERR_OK;
-    PGresult *res = run(list_stmt(order, filter1, filter2), params, &e);
+    PGresult *res = run(reads_list_stmt(order, filter1, filter2), params, &e);
     if (!res)
         return e;
     int n = PQntuples(res) > limit ? limit : PQntuples(res);
-    *items = join_docs(res, n, len);
+    *items = reads_join_docs(res, n, len);
     *next = PQntuples(res) > limit ? readmodel_int(res, n - 1, 1) : 0;
     PQclear(res);
     return ERR_OK;
@@ -340,7 +341,7 @@ static json_t *upcast_json(const PGresult *res, int row)
     return up;
 }
 
-static json_t *event_json(const PGresult *res, int row, bool with_stream)
+json_t *reads_event_json(const PGresult *res, int row, bool with_stream)
 {
     json_t *ev = json_pack(
         "{s:o, s:o, s:s, s:o, s:o, s:o, s:o}", "position", int_json(res, row, EV_COL_POSITION),
@@ -377,7 +378,7 @@ enum err reads_stream(const char *stream_id, int64_t from_version, int limit, js
     int n = PQntuples(res);
     json_t *events = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(events, event_json(res, i, false));
+        json_array_append_new(events, reads_event_json(res, i, false));
     PQclear(res);
     if ((n == 0 && (e = stream_exists(stream_id)) != ERR_OK) ||
         (e = reveal_events(events)) != ERR_OK) {
@@ -402,7 +403,7 @@ enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out)
     int n = PQntuples(res);
     json_t *events = json_array();
     for (int i = 0; i < n; i++)
-        json_array_append_new(events, event_json(res, i, true));
+        json_array_append_new(events, reads_event_json(res, i, true));
     int64_t next = n > 0 ? readmodel_int(res, n - 1, EV_COL_POSITION) : after;
     PQclear(res);
     if ((e = reveal_events(events)) != ERR_OK) {
