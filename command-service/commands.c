@@ -2,7 +2,9 @@
  * Idempotency-Key, If-Match and bounded retries when a concurrent writer wins a version. */
 #include "commands.h"
 #include "codec/codec.h"
+#include "commands_internal.h"
 #include "log.h"
+#include "notifier.h"
 #include "numparse.h"
 #include "pii.h"
 #include "respond.h"
@@ -21,7 +23,6 @@
 
 #define APPEND_ATTEMPTS 16 /* reload-and-decide rounds before answering 409 */
 #define BACKOFF_CAP_US  20000
-#define IDEM_KEY_MAX    255
 
 /* Every request's statements run on a connection borrowed from this pool (store/db.h). */
 static struct db_config pool_config;
@@ -82,15 +83,7 @@ void commands_handle_readyz(struct request *r)
     http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
 }
 
-/* The aggregate a command answers about: its stream, id, new version and resource. */
-struct target {
-    char stream_id[STREAM_ID_MAX + 1];
-    const char *id;
-    int status;
-    char location[128];
-};
-
-static void target_of(const struct command *c, struct target *t)
+void commands_target_of(const struct command *c, struct command_target *t)
 {
     t->status = 200;
     t->location[0] = '\0';
@@ -214,8 +207,8 @@ static bool seal_personal_data(struct decision *d, struct key_rows *k)
 static enum attempt append_decision(struct command_request *cr, const struct command *c,
                                     const struct decision *d, struct key_rows *keys, bool *appended)
 {
-    struct target t;
-    target_of(c, &t);
+    struct command_target t;
+    commands_target_of(c, &t);
     int64_t version = 0;
     for (int i = 0; i < d->count; i++)
         if (strcmp(d->events[i].stream_id, t.stream_id) == 0)
@@ -326,9 +319,9 @@ static void run_with_retries(struct command_request *cr, const struct command *c
     respond_transient(cr, ERR_CONFLICT, "too many concurrent writers on this stream, retry");
 }
 
-/* "N", W/"N" or a bare N: the digits go through the one strict parser, so a version past
- * int64 is refused instead of being capped into a 412. */
-static bool parse_if_match(const char *v, int64_t *out)
+/* The digits go through the one strict parser, so a version past int64 is refused instead of
+ * being capped into a 412. */
+bool commands_parse_if_match(const char *v, int64_t *out)
 {
     if (strncmp(v, "W/", 2) == 0)
         v += 2;
@@ -343,10 +336,10 @@ static bool parse_if_match(const char *v, int64_t *out)
     return numparse_int64(digits, 0, INT64_MAX, out);
 }
 
-static bool idem_key_valid(const char *k)
+bool commands_idem_key_valid(const char *k)
 {
     size_t n = strlen(k);
-    if (n < 1 || n > IDEM_KEY_MAX)
+    if (n < 1 || n > COMMANDS_IDEM_KEY_MAX)
         return false;
     for (size_t i = 0; i < n; i++)
         if (k[i] < 0x21 || k[i] > 0x7e)
@@ -355,7 +348,7 @@ static bool idem_key_valid(const char *k)
 }
 
 /* The request a key is bound to: method, path and the body with keys sorted. */
-static char *request_text(struct request *r)
+char *commands_request_text(const struct request *r)
 {
     json_t *body = r->body ? json_loadb(r->body, r->body_len, 0, NULL) : NULL;
     char *canonical = body ? codec_canonical(body) : xstrdup("");
@@ -367,15 +360,12 @@ static char *request_text(struct request *r)
     return text;
 }
 
-/* Header checks; false after answering 422. */
-static bool read_headers(struct command_request *cr)
+bool commands_read_headers(struct command_request *cr, const char *key, const char *if_match)
 {
     struct err_detail why = {0};
-    const char *key = http_header(cr->http, "Idempotency-Key");
-    const char *if_match = http_header(cr->http, "If-Match");
-    if (key && !idem_key_valid(key))
+    if (key && !commands_idem_key_valid(key))
         err_field(&why, "Idempotency-Key", "must be 1 to 255 visible ASCII characters");
-    if (if_match && !parse_if_match(if_match, &cr->if_match))
+    if (if_match && !commands_parse_if_match(if_match, &cr->if_match))
         err_field(&why, "If-Match", "must be a stream version such as \"3\"");
     if (why.field_count) {
         err_set(&why, ERR_VALIDATION, "invalid request headers");
@@ -399,7 +389,7 @@ static void run_on_connection(struct command_request *cr, const struct command *
         return;
     }
     if (cr->idem_key)
-        cr->request_text = request_text(cr->http);
+        cr->request_text = commands_request_text(cr->http);
     run_with_retries(cr, c);
     db_pool_put(pool, cr->db);
 }
@@ -440,7 +430,7 @@ void command_handle(struct request *r, enum command_type type)
         problem_send(r, rc, &why);
         goto out;
     }
-    if (read_headers(&cr))
+    if (commands_read_headers(&cr, http_header(r, "Idempotency-Key"), http_header(r, "If-Match")))
         run_command(&cr, c);
 out:
     free(cr.request_text);

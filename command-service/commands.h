@@ -1,5 +1,5 @@
-/* The command pipeline shared by every command route, the pool its requests borrow database
- * connections from, and the after-commit notifier that wakes the query side. */
+/* The command pipeline shared by every command route and the pool its requests borrow database
+ * connections from. */
 #ifndef ORDERLY_COMMANDS_H
 #define ORDERLY_COMMANDS_H
 
@@ -21,11 +21,5 @@ void command_handle(struct request *r, enum command_type type);
 
 /* 200 when a pooled connection answers, else 503 with Retry-After. */
 void commands_handle_readyz(struct request *r);
-
-/* After-commit NOTIFY, coalesced: at most one per NOTIFY_INTERVAL_MS on its own connection
- * (one of the service's fixed connections, outside the pool). Arguments are borrowed. */
-void notifier_start(const char *conninfo, const char *options);
-void notifier_poke(void);
-void notifier_stop(void);
 
 #endif

@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "config.h"
 #include "log.h"
+#include "notifier.h"
 #include "routes.h"
 #include "snapshots.h"
 #include "store/db.h"

@@ -2,7 +2,7 @@
  * from its own connection. A NOTIFY inside the append transaction would take PostgreSQL's
  * cluster-wide notify lock through the commit's WAL flush and serialize every append (measured
  * in bench/README.md). Also expires idempotency keys past their retention. */
-#include "commands.h"
+#include "notifier.h"
 #include "log.h"
 #include "store/store.h"
 
@@ -88,6 +88,7 @@ static void *notifier_main(void *arg)
 void notifier_start(const char *conninfo, const char *options)
 {
     store_db_config(&config, conninfo, "orderly-command-notifier", options);
+    stopping = false; /* a stopped notifier can start again */
     running = pthread_create(&thread, NULL, notifier_main, NULL) == 0;
     if (!running)
         log_msg(LOG_ERROR, "cannot start the notifier thread");
