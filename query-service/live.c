@@ -1,6 +1,7 @@
 /* The live feed: one fetcher thread follows the projector's checkpoint, renders new events as
  * SSE frames into a shared ring once, and resumes the paused subscribers that want them. */
 #include "live.h"
+#include "live_ring.h"
 
 #include "log.h"
 #include "numparse.h"
@@ -17,20 +18,12 @@
 #include <string.h>
 #include <time.h>
 
-#define LIVE_RING_MAX   4096        /* recent frames shared by every up-to-date subscriber */
 #define LIVE_FETCH_PAGE 1000        /* events per fetcher query */
 #define LIVE_CATCHUP    200         /* events per query for a subscriber behind the ring */
 #define LIVE_TAKE_MAX   (32 * 1024) /* bytes one fill takes from the ring */
 #define LIVE_WAIT_MS    250         /* the fetcher checks for stop at least this often */
 #define LIVE_HELLO      ": live\n\n"
 #define LIVE_BEAT       ": heartbeat\n\n"
-
-struct frame {
-    int64_t position;
-    char *text;
-    size_t len;
-    bool forgets; /* a PersonalDataForgotten: frames rendered before it may show the owner */
-};
 
 /* One subscriber: a socket (held by libmicrohttpd) and this struct; out holds bytes that did
  * not fit into the connection's buffer yet. */
@@ -45,15 +38,13 @@ struct live_sub {
     size_t out_len, out_off;
 };
 
-/* The ring holds every event in (floor, head]: a subscriber with cursor >= floor is served
- * from memory; one below floor reads the database until it catches up. */
+/* A subscriber the ring serves (live_ring_serves) reads from memory; one below its floor reads
+ * the database until it catches up. */
 static struct {
     pthread_mutex_t mu;
     struct live_sub *subs;
     long nsubs;
-    struct frame ring[LIVE_RING_MAX];
-    size_t start, count;
-    int64_t floor, head;
+    struct live_ring ring; /* only the fetcher moves its head */
     uint64_t beat;
     bool known; /* the projector has loaded its checkpoint at least once */
     bool draining;
@@ -62,7 +53,6 @@ static struct {
     pthread_t thread;
     bool started;
     int heartbeat_ms;
-    size_t ring_cap; /* <= LIVE_RING_MAX */
 } live = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static int64_t now_ms(void)
@@ -70,29 +60,6 @@ static int64_t now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* "id: P\nevent: T\ndata: JSON\n\n" for one event of the global feed's JSON. Compact JSON
- * has no raw newline; a type with one (plain SQL can insert anything) would end the field. */
-static struct frame frame_render(json_t *ev)
-{
-    struct frame f = {.position = json_integer_value(json_object_get(ev, "position"))};
-    const char *t = json_string_value(json_object_get(ev, "type"));
-    f.forgets = t && strcmp(t, "PersonalDataForgotten") == 0;
-    char *data = json_dumps(ev, JSON_COMPACT);
-    char type[128];
-    snprintf(type, sizeof type, "%s", json_string_value(json_object_get(ev, "type")));
-    for (char *p = type; *p; p++)
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
-    int n = snprintf(NULL, 0, "id: %" PRId64 "\nevent: %s\ndata: %s\n\n", f.position, type,
-                     data ? data : "null");
-    f.text = xmalloc((size_t)n + 1);
-    snprintf(f.text, (size_t)n + 1, "id: %" PRId64 "\nevent: %s\ndata: %s\n\n", f.position, type,
-             data ? data : "null");
-    f.len = (size_t)n;
-    free(data);
-    return f;
 }
 
 /* One page of the global feed in (after, upto]: frames in *out (the caller frees each text
@@ -109,7 +76,7 @@ static enum err feed_page(int64_t after, int64_t upto, int limit, struct frame *
     *n = json_array_size(events);
     *out = xcalloc(*n ? *n : 1, sizeof **out);
     for (size_t i = 0; i < *n; i++)
-        (*out)[i] = frame_render(json_array_get(events, i));
+        (*out)[i] = live_frame_render(json_array_get(events, i));
     *next = *n == (size_t)limit ? (*out)[*n - 1].position : upto;
     json_decref(page);
     return ERR_OK;
@@ -121,32 +88,12 @@ static void wake_locked(void)
     for (struct live_sub *s = live.subs; s; s = s->next) {
         if (!s->paused)
             continue;
-        bool more = s->from_now ? live.known : s->cursor < live.head;
+        bool more = s->from_now ? live.known : s->cursor < live.ring.head;
         if (more || s->beat_seen != live.beat || live.draining) {
             s->paused = false;
             http_stream_resume(s->stream);
         }
     }
-}
-
-static void ring_clear_locked(void)
-{
-    for (size_t i = 0; i < live.count; i++)
-        free(live.ring[(live.start + i) % LIVE_RING_MAX].text);
-    live.start = live.count = 0;
-}
-
-static void ring_push_locked(struct frame f)
-{
-    if (live.count == live.ring_cap) {
-        struct frame *old = &live.ring[live.start];
-        live.floor = old->position;
-        free(old->text);
-        live.start = (live.start + 1) % LIVE_RING_MAX;
-        live.count--;
-    }
-    live.ring[(live.start + live.count) % LIVE_RING_MAX] = f;
-    live.count++;
 }
 
 /* Brings the ring up to upto (a checkpoint), one query per page for all subscribers. A gap
@@ -165,11 +112,10 @@ static bool nobody_listens(void)
  * floor from the database, as after a gap wider than the ring. */
 static bool fetch_to(int64_t upto)
 {
-    int64_t after = live.head; /* only this thread moves head */
-    if (upto - after > (int64_t)live.ring_cap || nobody_listens()) {
+    int64_t after = live.ring.head; /* only this thread moves head */
+    if (upto - after > (int64_t)live.ring.cap || nobody_listens()) {
         pthread_mutex_lock(&live.mu);
-        ring_clear_locked();
-        live.floor = live.head = upto;
+        live_ring_restart(&live.ring, upto);
         wake_locked();
         pthread_mutex_unlock(&live.mu);
         return true;
@@ -179,19 +125,10 @@ static bool fetch_to(int64_t upto)
         size_t n;
         if (feed_page(after, upto, LIVE_FETCH_PAGE, &frames, &n, &after) != ERR_OK)
             return false;
-        bool forgets = false;
         pthread_mutex_lock(&live.mu);
-        for (size_t i = 0; i < n; i++) {
-            forgets |= frames[i].forgets;
-            ring_push_locked(frames[i]);
-        }
-        live.head = after;
-        /* The ring may hold that account's AccountOpened with the owner opened: drop it, so a
-         * subscriber further back reads the database again, where the key is gone. */
-        if (forgets) {
-            ring_clear_locked();
-            live.floor = after;
-        }
+        /* A forgetting empties the ring: a subscriber further back reads the database again,
+         * where the key is gone. */
+        live_ring_add(&live.ring, frames, n, after);
         wake_locked();
         pthread_mutex_unlock(&live.mu);
         free(frames);
@@ -213,12 +150,12 @@ static void *fetcher_main(void *arg)
     while (!atomic_load(&live.stop)) {
         int64_t wait = next_beat - now_ms(), position;
         wait = wait < 1 ? 1 : wait > LIVE_WAIT_MS ? LIVE_WAIT_MS : wait;
-        bool reached = waits_wait(live.head + 1, (int)wait, &position);
+        bool reached = waits_wait(live.ring.head + 1, (int)wait, &position);
         struct projector_progress p;
         waits_progress(&p);
         if (!reached && p.status == PROJECTOR_FAILED) /* waits_wait returns at once then */
             nanosleep(&(struct timespec){0, wait * 1000000L}, NULL);
-        if (position > live.head && !fetch_to(position)) {
+        if (position > live.ring.head && !fetch_to(position)) {
             log_msg(LOG_WARN, "live: cannot read new events; retrying");
             nanosleep(&(struct timespec){0, LIVE_WAIT_MS * 1000000L}, NULL);
         }
@@ -282,22 +219,13 @@ static void out_frames(struct live_sub *s, struct frame *f, size_t n, bool owned
     out_set(s, text, len);
 }
 
-/* Under live.mu, cursor >= floor: the ring's frames after the cursor, if any. */
+/* Under live.mu, on a cursor the ring serves: the ring's frames after the cursor, if any. */
 static void take_ring_locked(struct live_sub *s)
 {
-    size_t i = 0;
-    while (i < live.count && live.ring[(live.start + i) % LIVE_RING_MAX].position <= s->cursor)
-        i++;
-    if (i == live.count) { /* nothing after the cursor up to head: skip over the gaps */
-        if (s->cursor < live.head)
-            s->cursor = live.head;
-        return;
-    }
     struct frame batch[64];
-    size_t n = 0;
-    for (; i < live.count && n < 64; i++)
-        batch[n++] = live.ring[(live.start + i) % LIVE_RING_MAX];
-    out_frames(s, batch, n, false, LIVE_TAKE_MAX);
+    size_t n = live_ring_after(&live.ring, &s->cursor, batch, 64);
+    if (n > 0)
+        out_frames(s, batch, n, false, LIVE_TAKE_MAX);
 }
 
 /* Behind the ring: one page from the database, on a pooled connection borrowed for it. */
@@ -331,16 +259,16 @@ static long sub_fill(void *cls, char *buf, size_t max)
             struct projector_progress p;
             waits_progress(&p);
             s->from_now = false;
-            s->cursor = p.position > live.head ? p.position : live.head;
+            s->cursor = p.position > live.ring.head ? p.position : live.ring.head;
         }
-        if (s->cursor < live.floor && !s->from_now && round < 4) {
-            int64_t upto = live.head;
+        if (!live_ring_serves(&live.ring, s->cursor) && !s->from_now && round < 4) {
+            int64_t upto = live.ring.head;
             pthread_mutex_unlock(&live.mu);
             if (!catch_up(s, upto))
                 return HTTP_STREAM_ERROR; /* the client reconnects with Last-Event-ID */
             continue;
         }
-        if (s->cursor >= live.floor && !s->from_now)
+        if (live_ring_serves(&live.ring, s->cursor) && !s->from_now)
             take_ring_locked(s);
         if (s->out_len == 0 && s->beat_seen != live.beat) {
             s->beat_seen = live.beat;
@@ -422,7 +350,7 @@ void live_handle(struct request *r)
     bool refused = live.draining || !live.started;
     if (!refused) {
         /* "now" is the checkpoint this answer's X-Projection-Position shows */
-        s->cursor = given ? after : p.position > live.head ? p.position : live.head;
+        s->cursor = given ? after : p.position > live.ring.head ? p.position : live.ring.head;
         s->from_now = !given && !projector_loaded(&p);
         s->beat_seen = live.beat;
         s->next = live.subs;
@@ -450,8 +378,7 @@ void live_handle(struct request *r)
 bool live_start(int heartbeat_ms, int ring_events)
 {
     live.heartbeat_ms = heartbeat_ms > 0 ? heartbeat_ms : 15000;
-    live.ring_cap =
-        ring_events > 0 && ring_events <= LIVE_RING_MAX ? (size_t)ring_events : LIVE_RING_MAX;
+    live_ring_init(&live.ring, ring_events);
     if (pthread_create(&live.thread, NULL, fetcher_main, NULL) != 0)
         return false;
     pthread_mutex_lock(&live.mu);
@@ -479,7 +406,7 @@ void live_stop(void)
     atomic_store(&live.stop, true);
     pthread_join(live.thread, NULL);
     pthread_mutex_lock(&live.mu);
-    ring_clear_locked();
+    live_ring_restart(&live.ring, 0);
     pthread_mutex_unlock(&live.mu);
 }
 
