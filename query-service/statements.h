@@ -5,6 +5,7 @@
 
 /* Relative, so bench/tools/print_sql.c builds with -I query-service alone. */
 #include "../common/store/event_sql.h"
+#include "read_model.h"
 
 /* Only the projector takes it; the session holding it is the leader. */
 #define SQL_LEADER_KEY "4242000001"
@@ -33,7 +34,8 @@
       "SELECT pg_current_xact_id()::text, pg_snapshot_xmin(pg_current_snapshot())::text")          \
     X(ST_TRY_LOCK, 0, "SELECT pg_try_advisory_lock(" SQL_LEADER_KEY ")")                           \
     X(ST_PROJ_LOAD, 0,                                                                             \
-      "SELECT position, status, coalesce(error, '') FROM projections WHERE name = 'read_model'")   \
+      "SELECT position, status, coalesce(error, '') FROM projections "                             \
+      "WHERE name = '" READ_MODEL_NAME "'")                                                        \
     X(ST_PROJ_EVENTS, 3,                                                                           \
       "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
       "ORDER BY position LIMIT $3")                                                                \
@@ -86,18 +88,18 @@
       "refunds_cents = d.refunds_cents + excluded.refunds_cents")                                  \
     X(ST_PROJ_CHECKPOINT, 2,                                                                       \
       "UPDATE projections SET position = $2, updated_at = now() "                                  \
-      "WHERE name = 'read_model' AND position = $1 AND status = 'running'")                        \
+      "WHERE name = '" READ_MODEL_NAME "' AND position = $1 AND status = 'running'")               \
     X(ST_PROJ_NOTIFY, 1, "SELECT pg_notify('orderly_projection', $1)")                             \
     X(ST_PROJ_FAIL, 1,                                                                             \
       "UPDATE projections SET status = 'failed', error = $1, updated_at = now() "                  \
-      "WHERE name = 'read_model'")                                                                 \
+      "WHERE name = '" READ_MODEL_NAME "'")                                                        \
     /* A new leader clears a failure; a missing row (a projection added by a later release, or     \
      * deleted by hand) is created at 0, so the projection builds itself from the start. */        \
     X(ST_PROJ_RUNNING, 0,                                                                          \
-      "WITH created AS (INSERT INTO projections (name) VALUES ('read_model') "                     \
+      "WITH created AS (INSERT INTO projections (name) VALUES ('" READ_MODEL_NAME "') "            \
       "ON CONFLICT (name) DO NOTHING) "                                                            \
       "UPDATE projections SET status = 'running', error = NULL, updated_at = now() "               \
-      "WHERE name = 'read_model' AND status <> 'running'")                                         \
+      "WHERE name = '" READ_MODEL_NAME "' AND status <> 'running'")                                \
     X(ST_ORDER_GET, 1, "SELECT doc, version FROM rm_orders WHERE order_id = $1")                   \
     X(ST_ORDERS_ALL, 2,                                                                            \
       "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
