@@ -6,6 +6,7 @@
 #include "config.h"
 #include "log.h"
 #include "project_batch.h"
+#include "read_model.h"
 #include "readmodel.h"
 #include "rebuild_sql.h"
 #include <inttypes.h>
@@ -25,49 +26,13 @@
  * their constraints (the primary keys the batch upserts on, the unique keyset positions); the
  * live tables' other indexes are built once after the fill, from their definitions, after the
  * tables are set logged, still before the swap. Only the shadow schema is touched, so a kill at
- * any instant leaves the live tables as they were; its constraints are checked row by row. */
-#define SHADOW_INDEXES(rel)                                                                        \
-    "SELECT c.relname, i.indisunique AS uniq, "                                                    \
-    "substring(pg_get_indexdef(i.indexrelid) from ' USING .*$') AS body FROM pg_index i "          \
-    "JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = " rel " AND NOT EXISTS ("          \
-    "SELECT 1 FROM pg_constraint k WHERE k.conrelid = i.indrelid AND k.conindid = i.indexrelid) "
-#define BULK_FNS_SQL                                                                               \
-    "CREATE FUNCTION " REBUILD_SCHEMA ".bulk_start(live text) RETURNS void "                       \
-    "LANGUAGE plpgsql AS $f$ DECLARE t text; ix record; BEGIN "                                    \
-    "FOR t IN SELECT " REBUILD_SCHEMA ".read_tables(live) LOOP "                                   \
-    "FOR ix IN " SHADOW_INDEXES(                                                                   \
-        "format('" REBUILD_SCHEMA                                                                  \
-        ".%I', t)::regclass") " LOOP "                                                             \
-                              "EXECUTE format('DROP INDEX " REBUILD_SCHEMA                         \
-                              ".%I', ix.relname); END LOOP; "                                      \
-                              "EXECUTE format('ALTER TABLE " REBUILD_SCHEMA                        \
-                              ".%I SET UNLOGGED', t); END LOOP; END $f$;\n"                        \
-                              "CREATE FUNCTION " REBUILD_SCHEMA                                    \
-                              ".bulk_finish(live text) RETURNS void "                              \
-                              "LANGUAGE plpgsql AS $f$ DECLARE t text; ix record; BEGIN "          \
-                              "FOR t IN SELECT " REBUILD_SCHEMA ".read_tables(live) LOOP "         \
-                              "EXECUTE format('ALTER TABLE " REBUILD_SCHEMA                        \
-                              ".%I SET LOGGED', t); "                                              \
-                              "FOR ix IN " SHADOW_INDEXES(                                         \
-                                  "format('%I.%I', live, t)::regclass") " LOOP "                   \
-                                                                        "EXECUTE format('CREATE "  \
-                                                                        "%sINDEX %I "              \
-                                                                        "ON " REBUILD_SCHEMA       \
-                                                                        ".%I', "                   \
-                                                                        "CASE WHEN ix.uniq THEN "  \
-                                                                        "'UNIQUE ' ELSE '' END, "  \
-                                                                        "ix.relname, t) || "       \
-                                                                        "ix.body; "                \
-                                                                        "END LOOP; END LOOP; END " \
-                                                                        "$f$;\n"
-#define BULK_START_SQL  "SELECT " REBUILD_SCHEMA ".bulk_start($1)"
-#define BULK_FINISH_SQL "SELECT " REBUILD_SCHEMA ".bulk_finish($1)"
-/* Index builds sort in memory up to this much (the server's default is 64MB). */
-#define BULK_INDEX_MEM_SQL "SET maintenance_work_mem TO '256MB'"
+ * any instant leaves the live tables as they were; its constraints are checked row by row.
+ * These server-side steps are SQL functions (migrations/0009_rebuild_functions.sql). */
 
 struct rebuild {
     struct db_conn *c;      /* DB_SESSION: the rebuild lock and search_path are this session's */
     struct db_conn *reader; /* DB_LAZY: reads the next batch of events (struct fetch) */
+    const char *name;       /* the projection */
     char live[128];         /* the live tables' schema */
     int64_t pos;            /* shadow checkpoint */
     int64_t events;         /* events applied */
@@ -84,7 +49,7 @@ static int64_t now_ms(void)
 
 bool rebuild_known(const char *name)
 {
-    return strcmp(name, REBUILD_DEFAULT_NAME) == 0;
+    return strcmp(name, READ_MODEL_NAME) == 0;
 }
 
 /* Runs sql (text parameters, not prepared: it names the shadow schema); copies the first
@@ -250,22 +215,31 @@ static bool catch_up(struct rebuild *r)
     return true;
 }
 
+/* Wakes the projectors (and the readers waiting on them) when the swap commits, as a batch's
+ * checkpoint move does. */
+static bool notify(struct rebuild *r, const char *pos, enum err *e)
+{
+    const char *params[] = {pos};
+    *e = db_write(r->c, ST_PROJ_NOTIFY, params, NULL, NULL);
+    return *e == ERR_OK;
+}
+
 /* One transaction: pause the live projector, replay up to its checkpoint if it is ahead (its
  * checkpoint is a settled horizon, so no gap), swap, drop the shadow schema. Readers wait on
  * the lock for its duration and then see the new tables; never an empty one. */
 static bool swap_once(struct rebuild *r, enum err *e)
 {
     char live_pos[32], target[24];
-    const char *lp[] = {r->live};
+    const char *lp[] = {r->live, r->name};
     if (!run(r->c, "BEGIN", 0, NULL, NULL, 0, e) ||
-        !run(r->c, REBUILD_LOCK_LIVE, 1, lp, live_pos, sizeof live_pos, e))
+        !run(r->c, REBUILD_LOCK_LIVE_SQL, 2, lp, live_pos, sizeof live_pos, e))
         return false;
     int64_t live = strtoll(live_pos, NULL, 10);
     if (live > r->pos && !apply_to(r, live, BATCH_IN_CALLER_TXN))
         return false;
     snprintf(target, sizeof target, "%" PRId64, r->pos);
-    const char *sp[] = {r->live, target};
-    if (!run(r->c, REBUILD_SWAP_IN, 2, sp, NULL, 0, e) ||
+    const char *sp[] = {REBUILD_SCHEMA, r->live, r->name, target};
+    if (!run(r->c, REBUILD_SWAP_IN_SQL, 4, sp, NULL, 0, e) || !notify(r, target, e) ||
         !run(r->c, REBUILD_DROP_SQL, 0, NULL, NULL, 0, e) ||
         !run(r->c, "COMMIT", 0, NULL, NULL, 0, e))
         return false;
@@ -309,23 +283,22 @@ static bool prepare(struct rebuild *r)
         return false;
     }
     r->locked = true;
-    const char *lp[] = {r->live};
+    const char *sp[] = {REBUILD_SCHEMA, r->live, r->name};
     return run(r->c, "BEGIN", 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_SETUP_SQL, 0, NULL, NULL, 0, NULL) &&
-           run(r->c, REBUILD_CREATE_SQL, 1, lp, NULL, 0, NULL) &&
-           run(r->c, BULK_FNS_SQL, 0, NULL, NULL, 0, NULL) &&
-           run(r->c, BULK_START_SQL, 1, lp, NULL, 0, NULL) &&
+           run(r->c, REBUILD_CREATE_SQL, 3, sp, NULL, 0, NULL) &&
+           run(r->c, REBUILD_BULK_START_SQL, 2, sp, NULL, 0, NULL) &&
            run(r->c, "COMMIT", 0, NULL, NULL, 0, NULL) &&
-           run(r->c, REBUILD_SEARCH_PATH_SQL, 1, lp, NULL, 0, NULL);
+           run(r->c, REBUILD_SEARCH_PATH_SQL, 1, &sp[1], NULL, 0, NULL);
 }
 
 /* After the bulk fill: the shadow tables logged and fully indexed, as the live ones are. */
 static bool bulk_finish(struct rebuild *r)
 {
-    const char *lp[] = {r->live};
+    const char *sp[] = {REBUILD_SCHEMA, r->live};
     int64_t start = now_ms();
-    bool ok = run(r->c, BULK_INDEX_MEM_SQL, 0, NULL, NULL, 0, NULL) &&
-              run(r->c, BULK_FINISH_SQL, 1, lp, NULL, 0, NULL) &&
+    bool ok = run(r->c, REBUILD_INDEX_MEM_SQL, 0, NULL, NULL, 0, NULL) &&
+              run(r->c, REBUILD_BULK_FINISH_SQL, 2, sp, NULL, 0, NULL) &&
               run(r->c, "RESET maintenance_work_mem", 0, NULL, NULL, 0, NULL);
     if (ok)
         log_msg(LOG_INFO, "rebuild: shadow tables logged and indexed in %.2f s",
@@ -345,7 +318,8 @@ int rebuild_run(const char *database_url, const char *name)
 {
     struct db_config cfg;
     readmodel_db_config(&cfg, database_url, "orderly-query-rebuild", NULL);
-    struct rebuild r = {.batch = batch_size(),
+    struct rebuild r = {.name = name,
+                        .batch = batch_size(),
                         .c = db_conn_new(&cfg, DB_SESSION),
                         .reader = db_conn_new(&cfg, DB_LAZY)};
     int64_t start = now_ms();
@@ -362,7 +336,7 @@ int rebuild_run(const char *database_url, const char *name)
         log_msg(LOG_ERROR, "rebuild: %s failed; the live tables are unchanged", name);
         if (r.locked && db_connected(r.c)) {
             run(r.c, "ROLLBACK", 0, NULL, NULL, 0, NULL);
-            run(r.c, "DROP SCHEMA IF EXISTS " REBUILD_SCHEMA " CASCADE", 0, NULL, NULL, 0, NULL);
+            run(r.c, REBUILD_CLEANUP_SQL, 0, NULL, NULL, 0, NULL);
         }
     }
     db_conn_free(r.reader);
@@ -385,10 +359,10 @@ int rebuild_main(const char *name)
         return 2;
     }
     if (!name)
-        name = REBUILD_DEFAULT_NAME;
+        name = READ_MODEL_NAME;
     if (!rebuild_known(name)) {
         fprintf(stderr, "query-service rebuild: unknown projection \"%s\" (known: %s)\n", name,
-                REBUILD_DEFAULT_NAME);
+                READ_MODEL_NAME);
         return 2;
     }
     return rebuild_run(cfg.database_url, name);

@@ -291,6 +291,36 @@ class RebuildTest(QueryTest):
         self.assert_live_tables_sound()
         self.assert_matches_replay()
 
+    def test_es_rebuild_calls_the_migrations_functions(self):
+        """Its server-side steps are migrations/0009's functions, created once: the shadow
+        schema holds tables only, and no rebuild replaces or adds a function."""
+        functions = ("SELECT proname, oid FROM pg_proc WHERE pronamespace = "
+                     "'public'::regnamespace AND proname LIKE 'rebuild\\_%'")
+        in_shadow = ("SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = "
+                     "'orderly_rebuild'), (SELECT count(*) FROM pg_proc p JOIN pg_namespace n "
+                     "ON n.oid = p.pronamespace WHERE n.nspname = 'orderly_rebuild')")
+        before = dict(sql(functions))
+        self.assertIn("rebuild_swap_in", before)
+        self.wait_projected(head_position())
+        cmd, env = rebuild_cmd(batch=5)
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, start_new_session=True)
+        try:
+            self.assertTrue(harness.wait_until(lambda: shadow_position() > 0, 30, 0.02),
+                            "the rebuild never started replaying")
+            during = sql(in_shadow)
+            self.assertIsNone(proc.poll(), "the rebuild finished before it could be looked at")
+            out = proc.communicate(timeout=120)[0]
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate(timeout=30)
+        self.assertEqual(during, [["1", "0"]])
+        self.assertEqual(proc.returncode, 0, out)
+        self.assertEqual(dict(sql(functions)), before)
+        self.assert_live_tables_sound()
+        self.assert_matches_replay()
+
     def kill_while_blocked(self, table):
         """kill -9 while the rebuild waits for a lock on table, then a rebuild that completes."""
         self.wait_projected(head_position())

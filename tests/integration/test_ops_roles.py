@@ -13,6 +13,11 @@ from orderly_env import REPO
 READ_TABLES = ("projections", "rm_orders", "rm_accounts", "rm_customers", "rm_revenue_daily")
 DENIED = ("permission denied", "must be owner")
 
+# query-service rebuild's server-side steps (migrations/0009_rebuild_functions.sql).
+REBUILD_FUNCTIONS = ("rebuild_bulk_finish", "rebuild_bulk_start", "rebuild_create_shadow",
+                     "rebuild_index_body", "rebuild_lock_live", "rebuild_plain_indexes",
+                     "rebuild_read_tables", "rebuild_swap_in", "rebuild_swap_table")
+
 EVENT_INSERT = ("INSERT INTO events (stream_id, stream_version, type, schema_version, data, "
                 "metadata) VALUES ('account-%s', 1, 'AccountOpened', 1, '{}', '{}')")
 
@@ -89,6 +94,24 @@ class RolesTest(OpsTest):
         self.assert_allowed("orderly_query", "BEGIN; UPDATE projections SET updated_at = "
                             "updated_at; DELETE FROM rm_customers WHERE customer_id = 'none'; "
                             "ROLLBACK")
+
+    def test_rebuild_functions_belong_to_the_migrator(self):
+        """`query-service rebuild` runs as the migrating role, which owns its functions; they
+        run with their caller's rights (SECURITY INVOKER), and neither service role may call
+        one: orderly_query owns the read tables and could otherwise lock or swap them away."""
+        migrator = harness.sql("SELECT tableowner FROM pg_tables WHERE schemaname = 'public' "
+                               "AND tablename = 'events'")[0][0]
+        rows = harness.sql("SELECT proname, prosecdef, proowner::regrole::text, "
+                           "has_function_privilege(proowner, oid, 'EXECUTE'), "
+                           "has_function_privilege('orderly_query', oid, 'EXECUTE'), "
+                           "has_function_privilege('orderly_command', oid, 'EXECUTE') "
+                           "FROM pg_proc WHERE pronamespace = 'public'::regnamespace "
+                           "AND proname LIKE 'rebuild\\_%' ORDER BY proname")
+        self.assertEqual(rows, [[f, "f", migrator, "t", "f", "f"] for f in REBUILD_FUNCTIONS])
+        for role in ("orderly_query", "orderly_command"):
+            with self.subTest(role):
+                self.assert_denied(role, "SELECT rebuild_lock_live('public', 'read_model')")
+                self.assert_denied(role, "SELECT rebuild_read_tables('public')")
 
     def test_migration_is_rerunnable(self):
         """Roles are cluster-wide: running 0003 again (a second database, a re-run) is safe."""
