@@ -1,6 +1,7 @@
 /* One projector batch: load the states of the batch's streams once, fold every event with the
  * command side's own evolve functions, and write rows, deltas and checkpoint in one transaction. */
 #include "project_batch.h"
+#include "project_batch_internal.h"
 
 #include "codec/codec.h"
 #include "domain/domain.h"
@@ -16,17 +17,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define KEY_MAX    80
 #define DAY_MS     86400000LL
 #define NO_TIME_MS INT64_MIN
-
-/* String key -> dense index (0..count-1), open addressing; sized once for the batch. */
-struct keymap {
-    size_t cap; /* power of two */
-    int *slots; /* index + 1; 0 = empty */
-    char (*keys)[KEY_MAX];
-    int count;
-};
 
 static void keymap_init(struct keymap *m, int max_keys)
 {
@@ -63,21 +55,6 @@ static int keymap_put(struct keymap *m, const char *key)
     }
 }
 
-/* stored: the row exists (loaded), so it is updated rather than inserted. fresh: the stream's
- * first event is in the batch, so it has no row yet (a row is made from that event, and every
- * event is applied once) and is not looked up. */
-struct order_slot {
-    struct order_state s;
-    int64_t placed_position;
-    bool touched, stored, fresh;
-};
-struct account_slot {
-    struct account_state s;
-    int64_t opened_position;
-    bool touched, stored, fresh;
-    bool has_key;
-    unsigned char key[PII_KEY_BYTES]; /* opens the sealed owner of its AccountOpened */
-};
 /* Order slots are ~9 KiB (ITEMS_MAX items). Fresh memory for every batch cost a page fault per
  * page touched and an unmap at the end, ~15% of a replay's CPU (perf, issue 13), so a thread keeps
  * the slots of a large batch for its next one (catch-up and rebuild run batch after batch) and
@@ -142,25 +119,6 @@ static void slots_release(int events)
     }
 }
 
-struct customer_delta {
-    int64_t orders, open, spend, last_ms;
-};
-struct revenue_delta {
-    int64_t day;
-    char currency[4];
-    int64_t paid, revenue, refunds;
-};
-
-struct batch {
-    struct db_conn *c;
-    struct keymap orders, accounts, customers, revenue;
-    struct order_slot *order;
-    struct account_slot *account;
-    struct customer_delta *customer;
-    struct revenue_delta *rev;
-    int events;
-};
-
 /* The aggregate id of an event's stream, after checking the stream kind matches the type. */
 static enum err stream_key(const PGresult *res, int row, bool *is_order, const char **id,
                            struct err_detail *why)
@@ -181,7 +139,7 @@ static enum err stream_key(const PGresult *res, int row, bool *is_order, const c
     return ERR_OK;
 }
 
-static enum err index_streams(struct batch *b, const PGresult *res, struct err_detail *why)
+enum err batch_index(struct batch *b, const PGresult *res, struct err_detail *why)
 {
     int n = PQntuples(res);
     b->events = n;
@@ -369,7 +327,7 @@ static void fold_account(struct batch *b, const char *id, const struct event *e)
     slot->touched = true;
 }
 
-static enum err fold_all(struct batch *b, const PGresult *res, struct err_detail *why)
+enum err batch_fold(struct batch *b, const PGresult *res, struct err_detail *why)
 {
     struct event *e = xmalloc(sizeof *e);
     enum err rc = ERR_OK;
@@ -390,14 +348,7 @@ static enum err fold_all(struct batch *b, const PGresult *res, struct err_detail
     return rc;
 }
 
-/* A statement's columns, one array literal each (store/param_array.h). */
-#define COLS_MAX 6
-struct columns {
-    struct param_array col[COLS_MAX];
-    int n;
-};
-
-static void columns_init(struct columns *t, int n)
+static void columns_init(struct batch_columns *t, int n)
 {
     t->n = n;
     for (int i = 0; i < n; i++)
@@ -405,20 +356,19 @@ static void columns_init(struct columns *t, int n)
 }
 
 /* Runs st with t's columns as its parameters unless t has no rows; frees t. */
-static bool columns_run(struct db_conn *c, enum stmt st, struct columns *t)
+static bool columns_run(struct db_conn *c, enum stmt st, struct batch_columns *t)
 {
-    const char *params[COLS_MAX];
+    const char *params[BATCH_COLS_MAX];
     for (int i = 0; i < t->n; i++)
         params[i] = param_array_done(&t->col[i]);
     bool ok = t->col[0].n == 0 || db_write(c, st, params, NULL, NULL) == ERR_OK;
-    for (int i = 0; i < t->n; i++)
-        param_array_free(&t->col[i]);
+    batch_columns_free(t);
     return ok;
 }
 
 /* One row of ST_PROJ_ORDERS_* or ST_PROJ_ACCOUNTS_*: the document and the indexed columns,
  * all from the state it renders; the row id is the stream's. */
-static void order_row(struct columns *t, const char *id, const struct order_slot *o)
+static void order_row(struct batch_columns *t, const char *id, const struct order_slot *o)
 {
     char *doc = order_view_doc(&o->s);
     param_array_text(&t->col[0], id);
@@ -430,7 +380,7 @@ static void order_row(struct columns *t, const char *id, const struct order_slot
     free(doc);
 }
 
-static void account_row(struct columns *t, const char *id, const struct account_slot *a)
+static void account_row(struct batch_columns *t, const char *id, const struct account_slot *a)
 {
     char *doc = account_view_doc(&a->s);
     param_array_text(&t->col[0], id);
@@ -441,14 +391,13 @@ static void account_row(struct columns *t, const char *id, const struct account_
     free(doc);
 }
 
-/* Writes the touched rows of one kind: one INSERT for the new, one UPDATE for the stored. Events
- * of a stream whose creating event never came cannot make a row; they are logged. */
-static bool save_rows(const struct batch *b, bool orders)
+/* Events of a stream whose creating event never came cannot make a row; they are logged. */
+void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
+                struct batch_columns *upd)
 {
     const struct keymap *m = orders ? &b->orders : &b->accounts;
-    struct columns ins, upd;
-    columns_init(&ins, orders ? 6 : 5);
-    columns_init(&upd, orders ? 6 : 5);
+    columns_init(ins, orders ? 6 : 5);
+    columns_init(upd, orders ? 6 : 5);
     for (int i = 0; i < m->count; i++) {
         bool touched = orders ? b->order[i].touched : b->account[i].touched;
         bool stored = orders ? b->order[i].stored : b->account[i].stored;
@@ -461,23 +410,35 @@ static bool save_rows(const struct batch *b, bool orders)
             continue;
         }
         if (orders)
-            order_row(stored ? &upd : &ins, m->keys[i], &b->order[i]);
+            order_row(stored ? upd : ins, m->keys[i], &b->order[i]);
         else
-            account_row(stored ? &upd : &ins, m->keys[i], &b->account[i]);
+            account_row(stored ? upd : ins, m->keys[i], &b->account[i]);
     }
+}
+
+void batch_columns_free(struct batch_columns *t)
+{
+    for (int i = 0; i < t->n; i++)
+        param_array_free(&t->col[i]);
+}
+
+/* Writes the touched rows of one kind: one INSERT for the new, one UPDATE for the stored. */
+static bool save_rows(const struct batch *b, bool orders)
+{
+    struct batch_columns ins, upd;
+    batch_rows(b, orders, &ins, &upd);
     bool ok = columns_run(b->c, orders ? ST_PROJ_ORDERS_INSERT : ST_PROJ_ACCOUNTS_INSERT, &ins);
     if (!ok) {
-        for (int i = 0; i < upd.n; i++)
-            param_array_free(&upd.col[i]);
+        batch_columns_free(&upd);
         return false;
     }
     return columns_run(b->c, orders ? ST_PROJ_ORDERS_UPDATE : ST_PROJ_ACCOUNTS_UPDATE, &upd);
 }
 
-static bool save_deltas(const struct batch *b, bool customers)
+void batch_deltas(const struct batch *b, bool customers, struct batch_columns *out)
 {
     const struct keymap *m = customers ? &b->customers : &b->revenue;
-    struct columns t;
+    struct batch_columns t;
     columns_init(&t, 5);
     for (int i = 0; i < m->count; i++) {
         if (customers) {
@@ -499,6 +460,13 @@ static bool save_deltas(const struct batch *b, bool customers)
             param_array_int(&t.col[4], r->refunds);
         }
     }
+    *out = t;
+}
+
+static bool save_deltas(const struct batch *b, bool customers)
+{
+    struct batch_columns t;
+    batch_deltas(b, customers, &t);
     return columns_run(b->c, customers ? ST_PROJ_CUSTOMERS_ADD : ST_PROJ_REVENUE_ADD, &t);
 }
 
@@ -528,7 +496,7 @@ static enum err write_all(struct batch *b, int64_t from, int64_t to)
     return move_checkpoint(b->c, from, to);
 }
 
-static void batch_free(struct batch *b)
+void batch_free(struct batch *b)
 {
     keymap_free(&b->orders);
     keymap_free(&b->accounts);
@@ -549,7 +517,7 @@ static enum err apply_in(struct batch *b, const PGresult *events, int64_t from, 
 {
     enum err rc = load_states(b, why);
     if (rc == ERR_OK)
-        rc = fold_all(b, events, why);
+        rc = batch_fold(b, events, why);
     if (rc == ERR_OK)
         rc = write_all(b, from, to);
     return rc;
@@ -559,7 +527,7 @@ enum err batch_apply_txn(struct db_conn *c, const PGresult *events, int64_t from
                          enum batch_txn txn, struct err_detail *why)
 {
     struct batch b = {.c = c};
-    enum err rc = index_streams(&b, events, why);
+    enum err rc = batch_index(&b, events, why);
     if (rc != ERR_OK)
         goto out;
     if (txn == BATCH_IN_CALLER_TXN) {

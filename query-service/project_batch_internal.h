@@ -1,0 +1,86 @@
+/* project_batch.c's pure steps, for its unit suite: a batch's index of streams, the fold with
+ * the domain's evolve functions, and the column arrays its statements take. The database steps
+ * (loading stored rows and keys, writing, the checkpoint) stay in project_batch.c. */
+#ifndef QUERY_PROJECT_BATCH_INTERNAL_H
+#define QUERY_PROJECT_BATCH_INTERNAL_H
+
+#include "domain/domain.h"
+#include "err.h"
+#include "pii.h"
+#include "store/db.h"
+#include "store/param_array.h"
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define KEY_MAX 80
+
+/* String key -> dense index (0..count-1), open addressing; sized once for the batch. */
+struct keymap {
+    size_t cap; /* power of two */
+    int *slots; /* index + 1; 0 = empty */
+    char (*keys)[KEY_MAX];
+    int count;
+};
+
+/* stored: the row exists (loaded), so it is updated rather than inserted. fresh: the stream's
+ * first event is in the batch, so it has no row yet (a row is made from that event, and every
+ * event is applied once) and is not looked up. */
+struct order_slot {
+    struct order_state s;
+    int64_t placed_position;
+    bool touched, stored, fresh;
+};
+struct account_slot {
+    struct account_state s;
+    int64_t opened_position;
+    bool touched, stored, fresh;
+    bool has_key;
+    unsigned char key[PII_KEY_BYTES]; /* opens the sealed owner of its AccountOpened */
+};
+struct customer_delta {
+    int64_t orders, open, spend, last_ms;
+};
+struct revenue_delta {
+    int64_t day;
+    char currency[4];
+    int64_t paid, revenue, refunds;
+};
+
+struct batch {
+    struct db_conn *c;
+    struct keymap orders, accounts, customers, revenue;
+    struct order_slot *order;
+    struct account_slot *account;
+    struct customer_delta *customer;
+    struct revenue_delta *rev;
+    int events;
+};
+
+/* A statement's columns, one array literal each (store/param_array.h). */
+#define BATCH_COLS_MAX 6
+struct batch_columns {
+    struct param_array col[BATCH_COLS_MAX];
+    int n;
+};
+
+/* Indexes the batch's streams (events: rows of SQL_EVENT_COLS) and sizes every table for them;
+ * a stream whose version 1 is in the batch is fresh (no row to load). ERR_BAD_EVENT names an
+ * event whose type is unknown or does not match its stream's kind. batch_free afterwards, also
+ * on error. b is zero-initialised but for c. */
+enum err batch_index(struct batch *b, const PGresult *events, struct err_detail *why)
+    __attribute__((warn_unused_result));
+/* Folds every event into its slot (after the stored rows were loaded) and collects the
+ * customer and revenue deltas; ERR_BAD_EVENT names the event that does not decode. */
+enum err batch_fold(struct batch *b, const PGresult *events, struct err_detail *why)
+    __attribute__((warn_unused_result));
+/* The touched rows of one kind (orders or accounts) as the columns of the INSERT (new rows) and
+ * the UPDATE (stored rows) statements; the caller frees both with batch_columns_free. */
+void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
+                struct batch_columns *upd);
+/* The customer (customers true) or revenue deltas as their statement's columns. */
+void batch_deltas(const struct batch *b, bool customers, struct batch_columns *out);
+void batch_columns_free(struct batch_columns *t);
+void batch_free(struct batch *b);
+
+#endif
