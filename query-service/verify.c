@@ -1,6 +1,7 @@
 /* The audit trail's verifier: runs the chain checks of statements.h (ST_VERIFY_*) and turns
  * their rows into the HTTP answer or the CLI's report. */
 #include "verify.h"
+#include "verify_internal.h"
 
 #include "config.h"
 #include "log.h"
@@ -44,8 +45,7 @@ out:
     return e;
 }
 
-/* Prints the report of ST_VERIFY_ALL's rows; returns how many streams are broken. */
-static int64_t verify_report(const PGresult *res)
+int64_t verify_report(const PGresult *res)
 {
     int64_t events = 0, streams = 0, broken = 0;
     for (int i = 0; i < PQntuples(res); i++) {
