@@ -3,6 +3,8 @@
  * (tests/integration/test_db_lint.py checks it). */
 #include "store/db.h"
 
+#include "clock.h"
+
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
@@ -222,13 +224,6 @@ void db_bound_writes(int ms)
     write_timeout_ms = ms;
 }
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void cancel_running(struct db_conn *c)
 {
     char why[256] = "";
@@ -254,10 +249,10 @@ static PGresult *last_result(struct db_conn *c)
  * "canceling wait for synchronous replication"). *late says the deadline passed. */
 static PGresult *await_bounded(struct db_conn *c, int timeout_ms, bool *late)
 {
-    long long deadline = now_ms() + timeout_ms;
+    long long deadline = clock_now_ms() + timeout_ms;
     *late = false;
     while (PQisBusy(c->pg)) {
-        long long left = deadline - now_ms();
+        long long left = deadline - clock_now_ms();
         if (left <= 0) {
             cancel_running(c);
             *late = true;

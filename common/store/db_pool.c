@@ -3,7 +3,9 @@
  * requests queued for one, which give up after DB_POOL_WAIT_MS. Also its settings and metrics. */
 #include "store/db.h"
 
+#include "clock.h"
 #include "config.h"
+#include "handoff.h"
 #include "metrics.h"
 #include "xalloc.h"
 
@@ -16,13 +18,6 @@
 static const double wait_le[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0};
 #define WAIT_BUCKETS (sizeof wait_le / sizeof wait_le[0])
 
-/* A request queued for a connection; lives on its stack. */
-struct waiter {
-    struct waiter *next;
-    pthread_cond_t handed;
-    struct db_conn *conn; /* set by db_pool_put when it hands one over */
-};
-
 struct db_pool {
     const struct db_config *cfg;
     int size, wait_ms;
@@ -31,7 +26,7 @@ struct db_pool {
     int created;
     struct db_conn **idle; /* a stack: the warmest connection is reused first */
     int nidle;
-    struct waiter *head, *tail;
+    struct handoff_queue queue; /* requests waiting for a connection, oldest first */
     int waiting;
     uint64_t acquired, timeouts;
     double wait_sum;
@@ -62,64 +57,13 @@ void db_pool_free(struct db_pool *p)
     free(p);
 }
 
-static struct timespec deadline_after(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-/* Under p->mu: unlinks w if it is still queued. */
-static void dequeue(struct db_pool *p, struct waiter *w)
-{
-    struct waiter **link = &p->head, *prev = NULL;
-    while (*link && *link != w) {
-        prev = *link;
-        link = &(*link)->next;
-    }
-    if (!*link)
-        return;
-    *link = w->next;
-    if (p->tail == w)
-        p->tail = prev;
-}
-
-/* Under p->mu: queues and sleeps until a connection is handed over or the wait ends. */
+/* Under p->mu: queues for the next connection returned, until the pool's wait ends. */
 static struct db_conn *wait_for_one(struct db_pool *p)
 {
-    struct waiter w = {0};
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.handed, &attr);
-    pthread_condattr_destroy(&attr);
-    if (p->tail)
-        p->tail->next = &w;
-    else
-        p->head = &w;
-    p->tail = &w;
     p->waiting++;
-    struct timespec until = deadline_after(p->wait_ms);
-    while (!w.conn && pthread_cond_timedwait(&w.handed, &p->mu, &until) == 0)
-        ;
-    if (!w.conn)
-        dequeue(p, &w);
+    struct db_conn *c = handoff_wait(&p->queue, &p->mu, p->wait_ms);
     p->waiting--;
-    pthread_cond_destroy(&w.handed);
-    return w.conn;
+    return c;
 }
 
 static void record_wait(struct db_pool *p, double s)
@@ -145,7 +89,7 @@ enum err db_pool_get(struct db_pool *p, struct db_conn **out, struct err_detail 
         c = wait_for_one(p);
     if (c) {
         p->acquired++;
-        record_wait(p, seconds_since(&t0));
+        record_wait(p, clock_seconds_since(&t0));
     } else {
         p->timeouts++;
     }
@@ -161,16 +105,8 @@ void db_pool_put(struct db_pool *p, struct db_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&p->mu);
-    struct waiter *w = p->head;
-    if (w) {
-        p->head = w->next;
-        if (!p->head)
-            p->tail = NULL;
-        w->conn = c;
-        pthread_cond_signal(&w->handed);
-    } else {
+    if (!handoff_give(&p->queue, c))
         p->idle[p->nidle++] = c;
-    }
     pthread_mutex_unlock(&p->mu);
 }
 
