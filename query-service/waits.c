@@ -4,6 +4,7 @@
  * READ_DATABASE_URL that checkpoint is the one a standby has replayed, which no NOTIFY reports:
  * a poller thread reads it there, every few ms while anyone waits for it. */
 #include "waits.h"
+#include "waits_internal.h"
 
 #include "projector.h"
 #include "readmodel.h"
@@ -166,13 +167,19 @@ bool waits_wait(int64_t min_position, int timeout_ms, int64_t *position)
     return reached;
 }
 
+bool waits_due(int64_t min_position, int64_t deadline_ms, int64_t position, int64_t now_ms,
+               bool failed, bool draining)
+{
+    return position >= min_position || now_ms >= deadline_ms || failed || draining;
+}
+
 /* Under w.mu: resumes every parked request whose position, deadline or end has come. */
 static void wake_due_locked(int64_t position, bool failed)
 {
     int64_t now = waits_now_ms();
     for (struct wait **link = &w.list; *link;) {
         struct wait *x = *link;
-        if (position < x->min_position && now < x->deadline_ms && !failed && !w.draining) {
+        if (!waits_due(x->min_position, x->deadline_ms, position, now, failed, w.draining)) {
             link = &x->next;
             continue;
         }
@@ -257,14 +264,21 @@ bool waits_start(const char *read_url)
     return true;
 }
 
+bool waits_may_park(bool started, bool draining, const struct projector_progress *p,
+                    int64_t min_position, int64_t now_ms, int64_t deadline_ms)
+{
+    return started && !draining && p->position < min_position && p->status != PROJECTOR_FAILED &&
+           now_ms < deadline_ms;
+}
+
 /* Parked under w.mu, so the waker can only resume a request that is really suspended. */
 bool waits_park(struct request *r, int64_t min_position, int64_t deadline_ms)
 {
     struct projector_progress p;
     pthread_mutex_lock(&w.mu);
     waits_progress(&p);
-    bool park = w.started && !w.draining && p.position < min_position &&
-                p.status != PROJECTOR_FAILED && waits_now_ms() < deadline_ms;
+    bool park =
+        waits_may_park(w.started, w.draining, &p, min_position, waits_now_ms(), deadline_ms);
     if (park) {
         struct wait *x = xmalloc(sizeof *x);
         *x = (struct wait){w.list, r, min_position, deadline_ms};
