@@ -3,6 +3,7 @@
  * a lock. */
 #include "rebuild.h"
 
+#include "clock.h"
 #include "config.h"
 #include "log.h"
 #include "project_batch.h"
@@ -39,13 +40,6 @@ struct rebuild {
     int batch;
     bool locked; /* holds the rebuild lock, so the shadow schema is ours */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool rebuild_known(const char *name)
 {
@@ -92,14 +86,14 @@ static bool settle_horizon(struct rebuild *r, int64_t *horizon)
         return false;
     uint64_t xid = strtoull(snap[0], NULL, 10);
     uint64_t xmin = strtoull(snap[1], NULL, 10);
-    int64_t start = now_ms();
+    int64_t start = clock_now_ms();
     bool noticed = false;
     while (xmin < xid) {
         nanosleep(&(struct timespec){0, 2 * 1000000L}, NULL);
         if (!run_stmt(r->c, ST_SNAPSHOT, &snap[1], 1))
             return false;
         xmin = strtoull(snap[1], NULL, 10);
-        if (!noticed && now_ms() - start > SETTLE_NOTICE_MS) {
+        if (!noticed && clock_now_ms() - start > SETTLE_NOTICE_MS) {
             log_msg(LOG_WARN, "rebuild: waiting for a long transaction (xid < %s) to end", snap[0]);
             noticed = true;
         }
@@ -296,13 +290,13 @@ static bool prepare(struct rebuild *r)
 static bool bulk_finish(struct rebuild *r)
 {
     const char *sp[] = {REBUILD_SCHEMA, r->live};
-    int64_t start = now_ms();
+    int64_t start = clock_now_ms();
     bool ok = run(r->c, REBUILD_INDEX_MEM_SQL, 0, NULL, NULL, 0, NULL) &&
               run(r->c, REBUILD_BULK_FINISH_SQL, 2, sp, NULL, 0, NULL) &&
               run(r->c, "RESET maintenance_work_mem", 0, NULL, NULL, 0, NULL);
     if (ok)
         log_msg(LOG_INFO, "rebuild: shadow tables logged and indexed in %.2f s",
-                (double)(now_ms() - start) / 1000.0);
+                (double)(clock_now_ms() - start) / 1000.0);
     return ok;
 }
 
@@ -322,12 +316,12 @@ int rebuild_run(const char *database_url, const char *name)
                         .batch = batch_size(),
                         .c = db_conn_new(&cfg, DB_SESSION),
                         .reader = db_conn_new(&cfg, DB_LAZY)};
-    int64_t start = now_ms();
+    int64_t start = clock_now_ms();
     log_msg(LOG_INFO, "rebuild: %s into schema " REBUILD_SCHEMA ", batches of %d", name, r.batch);
     /* The second catch_up replays what arrived while the indexes were built. */
     bool ok = prepare(&r) && catch_up(&r) && bulk_finish(&r) && catch_up(&r) && swap(&r);
     if (ok) {
-        double s = (double)(now_ms() - start) / 1000.0;
+        double s = (double)(clock_now_ms() - start) / 1000.0;
         log_msg(LOG_INFO,
                 "rebuild: %s done: %" PRId64 " events to position %" PRId64
                 " in %.2f s (%.0f events/s)",
