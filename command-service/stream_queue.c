@@ -3,26 +3,20 @@
  * straight to the oldest waiter, so a command arriving later cannot overtake it. */
 #include "stream_queue.h"
 
-#include "http/http.h"
+#include "handoff.h"
+#include "metrics.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #define SLOTS 1024 /* hash collisions only serialize two unrelated streams; rare at this size */
-
-struct turn_waiter {
-    struct turn_waiter *next;
-    pthread_cond_t handed;
-    bool granted;
-};
 
 struct slot {
     pthread_mutex_t mu;
     bool busy;
-    struct turn_waiter *head, *tail;
+    struct handoff_queue queue; /* commands waiting for this slot, oldest first */
 };
 
 static struct slot slots[SLOTS];
@@ -44,60 +38,16 @@ static unsigned slot_of(const char *stream_id)
     return h % SLOTS;
 }
 
-static struct timespec deadline_after(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_sec += ms / 1000;
-    t.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (t.tv_nsec >= 1000000000L) {
-        t.tv_sec++;
-        t.tv_nsec -= 1000000000L;
-    }
-    return t;
-}
-
-/* Under s->mu: unlinks w if it is still queued. */
-static void unlink_waiter(struct slot *s, struct turn_waiter *w)
-{
-    struct turn_waiter **link = &s->head, *prev = NULL;
-    while (*link && *link != w) {
-        prev = *link;
-        link = &(*link)->next;
-    }
-    if (!*link)
-        return;
-    *link = w->next;
-    if (s->tail == w)
-        s->tail = prev;
-}
-
 /* Under s->mu: queues behind the current holder until handed the turn or the deadline. */
 static bool wait_turn(struct slot *s, int wait_ms)
 {
-    struct turn_waiter w = {0};
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.handed, &attr);
-    pthread_condattr_destroy(&attr);
-    if (s->tail)
-        s->tail->next = &w;
-    else
-        s->head = &w;
-    s->tail = &w;
     atomic_fetch_add(&waiting, 1);
     atomic_fetch_add(&waited, 1);
-    struct timespec until = deadline_after(wait_ms);
-    while (!w.granted && pthread_cond_timedwait(&w.handed, &s->mu, &until) == 0)
-        ;
-    if (!w.granted) {
-        unlink_waiter(s, &w);
+    bool granted = handoff_wait(&s->queue, &s->mu, wait_ms) != NULL;
+    if (!granted)
         atomic_fetch_add(&timeouts, 1);
-    }
     atomic_fetch_sub(&waiting, 1);
-    pthread_cond_destroy(&w.handed);
-    return w.granted;
+    return granted;
 }
 
 static bool take(unsigned i, int wait_ms)
@@ -117,18 +67,11 @@ static bool take(unsigned i, int wait_ms)
 
 static void give(unsigned i)
 {
+    static char turn; /* the token handed over: any non-NULL pointer */
     struct slot *s = &slots[i];
     pthread_mutex_lock(&s->mu);
-    struct turn_waiter *w = s->head;
-    if (w) {
-        s->head = w->next;
-        if (!s->head)
-            s->tail = NULL;
-        w->granted = true; /* the slot stays busy: it passes to w */
-        pthread_cond_signal(&w->handed);
-    } else {
-        s->busy = false;
-    }
+    if (!handoff_give(&s->queue, &turn))
+        s->busy = false; /* else the slot stays busy: it passed to the oldest waiter */
     pthread_mutex_unlock(&s->mu);
 }
 
