@@ -3,6 +3,7 @@
 #include "live.h"
 #include "live_ring.h"
 
+#include "clock.h"
 #include "log.h"
 #include "numparse.h"
 #include "projector.h"
@@ -54,13 +55,6 @@ static struct {
     bool started;
     int heartbeat_ms;
 } live = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* One page of the global feed in (after, upto]: frames in *out (the caller frees each text
  * and the array), and the position the next page starts after. */
@@ -146,9 +140,9 @@ static bool projector_loaded(const struct projector_progress *p)
 static void *fetcher_main(void *arg)
 {
     (void)arg;
-    int64_t next_beat = now_ms() + live.heartbeat_ms;
+    int64_t next_beat = clock_now_ms() + live.heartbeat_ms;
     while (!atomic_load(&live.stop)) {
-        int64_t wait = next_beat - now_ms(), position;
+        int64_t wait = next_beat - clock_now_ms(), position;
         wait = wait < 1 ? 1 : wait > LIVE_WAIT_MS ? LIVE_WAIT_MS : wait;
         bool reached = waits_wait(live.ring.head + 1, (int)wait, &position);
         struct projector_progress p;
@@ -168,8 +162,8 @@ static void *fetcher_main(void *arg)
             wake_locked();
             pthread_mutex_unlock(&live.mu);
         }
-        if (now_ms() >= next_beat) {
-            next_beat = now_ms() + live.heartbeat_ms;
+        if (clock_now_ms() >= next_beat) {
+            next_beat = clock_now_ms() + live.heartbeat_ms;
             pthread_mutex_lock(&live.mu);
             live.beat++;
             wake_locked();

@@ -3,6 +3,7 @@
  * publishes its progress. */
 #include "projector.h"
 
+#include "clock.h"
 #include "http/http.h"
 #include "log.h"
 #include "project_batch.h"
@@ -67,13 +68,6 @@ struct session {
     int next_sleep_ms; /* the next sleep: POLL_MS after a move, doubling up to WAKE_MS while idle */
     enum woken woken;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void publish(int64_t position, int64_t head, enum projector_status st, const char *error)
 {
@@ -163,7 +157,7 @@ static void close_session(struct session *s)
 static bool try_lead(struct session *s)
 {
     char row[1][32];
-    s->next_lock_try_ms = now_ms() + LOCK_RETRY_MS;
+    s->next_lock_try_ms = clock_now_ms() + LOCK_RETRY_MS;
     if (!query_row(s->c, ST_TRY_LOCK, NULL, row, 1))
         return false;
     if (strcmp(row[0], "t") != 0)
@@ -283,7 +277,7 @@ static bool follow(struct session *s)
 static bool step(struct session *s, bool *more)
 {
     *more = false;
-    if (!s->leader && now_ms() >= s->next_lock_try_ms && !try_lead(s))
+    if (!s->leader && clock_now_ms() >= s->next_lock_try_ms && !try_lead(s))
         return false;
     if (!s->leader || s->failed)
         return follow(s);
@@ -457,14 +451,7 @@ void projector_parked(int delta)
 
 bool projector_wait(int64_t min_position, int timeout_ms, int64_t *position)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = clock_deadline_after(timeout_ms);
     pthread_mutex_lock(&pub.mu);
     while (pub.p.position < min_position && pub.p.status != PROJECTOR_FAILED) {
         if (pthread_cond_timedwait(&pub.advanced, &pub.mu, &deadline) == ETIMEDOUT)

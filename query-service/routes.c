@@ -2,6 +2,7 @@
  * read-your-writes, ask reads.c, answer. Every answer carries X-Projection-Position. */
 #include "routes.h"
 
+#include "clock.h"
 #include "console/console.h"
 #include "domain/domain.h"
 #include "live.h"
@@ -79,7 +80,7 @@ static bool prelude(struct request *r, int64_t *position)
     bool reached = waits_wait(min, 0, position);
     if (!reached && wait_ms > 0) {
         if (!r->park_deadline_ms)
-            r->park_deadline_ms = waits_now_ms() + wait_ms;
+            r->park_deadline_ms = clock_now_ms() + wait_ms;
         if (waits_park(r, min, r->park_deadline_ms))
             return false;
         reached = waits_wait(min, 0, position); /* not parked: it may have arrived */

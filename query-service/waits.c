@@ -6,6 +6,7 @@
 #include "waits.h"
 #include "waits_internal.h"
 
+#include "clock.h"
 #include "projector.h"
 #include "readmodel.h"
 #include "xalloc.h"
@@ -49,26 +50,9 @@ static struct {
     pthread_t thread;
 } w = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-int64_t waits_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct timespec after_ms(int ms)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    t.tv_nsec += (long)ms * 1000000L;
-    t.tv_sec += t.tv_nsec / 1000000000L;
-    t.tv_nsec %= 1000000000L;
-    return t;
-}
-
 static void cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *mu, int ms)
 {
-    struct timespec until = after_ms(ms);
+    struct timespec until = clock_deadline_after(ms);
     pthread_cond_timedwait(cv, mu, &until);
 }
 
@@ -156,7 +140,7 @@ bool waits_wait(int64_t min_position, int timeout_ms, int64_t *position)
     projector_progress(&p);
     pthread_mutex_lock(&rp.mu);
     if (timeout_ms > 0 && rp.position < min_position && p.status != PROJECTOR_FAILED) {
-        struct timespec until = after_ms(timeout_ms);
+        struct timespec until = clock_deadline_after(timeout_ms);
         while (rp.position < min_position &&
                pthread_cond_timedwait(&rp.advanced, &rp.mu, &until) == 0)
             ;
@@ -176,7 +160,7 @@ bool waits_due(int64_t min_position, int64_t deadline_ms, int64_t position, int6
 /* Under w.mu: resumes every parked request whose position, deadline or end has come. */
 static void wake_due_locked(int64_t position, bool failed)
 {
-    int64_t now = waits_now_ms();
+    int64_t now = clock_now_ms();
     for (struct wait **link = &w.list; *link;) {
         struct wait *x = *link;
         if (!waits_due(x->min_position, x->deadline_ms, position, now, failed, w.draining)) {
@@ -195,7 +179,7 @@ static void wake_due_locked(int64_t position, bool failed)
 /* Under w.mu: how long the waker may sleep before the earliest deadline. */
 static int sleep_ms_locked(void)
 {
-    int64_t now = waits_now_ms(), ms = WAKER_IDLE_MS;
+    int64_t now = clock_now_ms(), ms = WAKER_IDLE_MS;
     for (struct wait *x = w.list; x; x = x->next)
         if (x->deadline_ms - now < ms)
             ms = x->deadline_ms - now;
@@ -278,7 +262,7 @@ bool waits_park(struct request *r, int64_t min_position, int64_t deadline_ms)
     pthread_mutex_lock(&w.mu);
     waits_progress(&p);
     bool park =
-        waits_may_park(w.started, w.draining, &p, min_position, waits_now_ms(), deadline_ms);
+        waits_may_park(w.started, w.draining, &p, min_position, clock_now_ms(), deadline_ms);
     if (park) {
         struct wait *x = xmalloc(sizeof *x);
         *x = (struct wait){w.list, r, min_position, deadline_ms};

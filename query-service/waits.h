@@ -17,12 +17,9 @@ void waits_drain(void);
 /* Joins the waker; call after server_run returned. */
 void waits_stop(void);
 
-/* Monotonic milliseconds, the clock of deadlines. */
-int64_t waits_now_ms(void);
-
-/* From a handler: parks r until the checkpoint reaches min_position or deadline_ms passes; the
- * handler then returns without answering and runs again from the start once woken. False when
- * it may not park (draining, or the position is already there): answer now. */
+/* From a handler: parks r until the checkpoint reaches min_position or deadline_ms (clock_now_ms)
+ * passes; the handler then returns without answering and runs again from the start once woken.
+ * False when it may not park (draining, or the position is already there): answer now. */
 bool waits_park(struct request *r, int64_t min_position, int64_t deadline_ms);
 
 /* The progress reads are served at: the projector's, except that with a read database the

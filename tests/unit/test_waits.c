@@ -1,6 +1,7 @@
 /* Unit tests of query-service/waits.c without a server or a running waker: when a request may
  * park and when a parked one is due (on explicit times, so nothing here waits on a clock), and
  * what the public calls answer before the waker started. */
+#include "clock.h"
 #include "waits.h"
 #include "waits_internal.h"
 
@@ -63,7 +64,7 @@ END_TEST
 START_TEST(test_not_started)
 {
     struct request r = {0};
-    ck_assert(!waits_park(&r, 5, waits_now_ms() + 60000));
+    ck_assert(!waits_park(&r, 5, clock_now_ms() + 60000));
     ck_assert(!r.parked);
     struct projector_progress p;
     waits_progress(&p);
@@ -81,9 +82,9 @@ START_TEST(test_not_started)
 }
 END_TEST
 
-START_TEST(test_now_monotonic)
+START_TEST(test_clock_monotonic)
 {
-    int64_t a = waits_now_ms(), b = waits_now_ms();
+    int64_t a = clock_now_ms(), b = clock_now_ms();
     ck_assert_int_gt(a, 0);
     ck_assert_int_ge(b, a);
 }
@@ -111,7 +112,7 @@ int main(void)
     tcase_add_loop_test(t, test_may_park, 0, (int)(sizeof park_cases / sizeof park_cases[0]));
     tcase_add_loop_test(t, test_due, 0, (int)(sizeof due_cases / sizeof due_cases[0]));
     tcase_add_test(t, test_not_started);
-    tcase_add_test(t, test_now_monotonic);
+    tcase_add_test(t, test_clock_monotonic);
     tcase_add_test(t, test_metrics);
     suite_add_tcase(s, t);
     SRunner *sr = srunner_create(s);
