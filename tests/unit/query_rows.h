@@ -1,8 +1,10 @@
 /* PGresults built without a server (libpq's PQmakeEmptyPGresult), for the unit suites of
- * query-service code that decodes rows: every column text, as the service's statements send. */
+ * query-service code that decodes rows: every column text, as the service's statements send;
+ * and the read pool pointed at a database that cannot be reached. */
 #ifndef TESTS_QUERY_ROWS_H
 #define TESTS_QUERY_ROWS_H
 
+#include "reads.h"
 #include "store/event_row.h"
 
 #include <check.h>
@@ -61,6 +63,14 @@ static inline void rows_event(PGresult *res, int64_t position, const char *strea
     rows_set(res, row, EV_COL_DATA, json);
     rows_set_int(res, row, EV_COL_RECORDED_MS, recorded_ms);
     rows_set(res, row, EV_COL_METADATA, "{}");
+}
+
+/* The read pool (reads_init) on a socket in a directory that does not exist: it connects
+ * lazily, and every connection fails at once. reads_close_all undoes it. */
+static inline void rows_reads_nowhere(void)
+{
+    static const struct db_settings s = {.pool_size = 2, .pool_wait_ms = 0, .lock_timeout_ms = 100};
+    reads_init("host=/nonexistent-orderly-dir port=1 dbname=x", &s);
 }
 
 #endif

@@ -2,6 +2,7 @@
  * server: the table against docs/openapi.yaml, the console's embedded files, and what a read
  * answers when the database cannot be reached (its pool connects lazily, to nowhere). */
 #include "console/console.h"
+#include "query_rows.h"
 #include "reads.h"
 #include "routes.h"
 
@@ -188,12 +189,6 @@ START_TEST(test_unreachable_database)
 }
 END_TEST
 
-static void nowhere_setup(void)
-{
-    static const struct db_settings s = {.pool_size = 2, .pool_wait_ms = 0, .lock_timeout_ms = 100};
-    reads_init("host=/nonexistent-orderly-dir port=1 dbname=x connect_timeout=1", &s);
-}
-
 int main(void)
 {
     Suite *s = suite_create("query_routes");
@@ -204,7 +199,7 @@ int main(void)
     tcase_add_test(t, test_bad_id_not_found);
     suite_add_tcase(s, t);
     TCase *db = tcase_create("unreachable");
-    tcase_add_unchecked_fixture(db, nowhere_setup, reads_close_all);
+    tcase_add_unchecked_fixture(db, rows_reads_nowhere, reads_close_all);
     tcase_add_loop_test(db, test_unreachable_database, 0,
                         (int)(sizeof unreachable_reads / sizeof unreachable_reads[0]));
     suite_add_tcase(s, db);

@@ -174,12 +174,6 @@ START_TEST(test_unreachable)
 }
 END_TEST
 
-static void nowhere_setup(void)
-{
-    static const struct db_settings s = {.pool_size = 1, .pool_wait_ms = 0, .lock_timeout_ms = 100};
-    reads_init("host=/nonexistent-orderly-dir port=1 dbname=x", &s);
-}
-
 int main(void)
 {
     Suite *s = suite_create("reads");
@@ -193,7 +187,7 @@ int main(void)
     tcase_add_test(t, test_url_load);
     suite_add_tcase(s, t);
     TCase *db = tcase_create("unreachable");
-    tcase_add_unchecked_fixture(db, nowhere_setup, reads_close_all);
+    tcase_add_unchecked_fixture(db, rows_reads_nowhere, reads_close_all);
     tcase_add_test(db, test_unreachable);
     suite_add_tcase(s, db);
     SRunner *sr = srunner_create(s);

@@ -87,8 +87,7 @@ END_TEST
 
 START_TEST(test_stream_unreachable)
 {
-    static const struct db_settings s = {.pool_size = 1, .pool_wait_ms = 0, .lock_timeout_ms = 100};
-    reads_init("host=/nonexistent-orderly-dir port=1 dbname=x", &s);
+    rows_reads_nowhere();
     verify_init(reads_pool());
     json_t *out = NULL;
     ck_assert_int_eq(verify_stream("order-o-1", &out), ERR_DB_DOWN);
