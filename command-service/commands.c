@@ -8,10 +8,10 @@
 #include "numparse.h"
 #include "pii.h"
 #include "respond.h"
-#include "snapshots.h"
 #include "store/store.h"
 #include "stream_queue.h"
 #include "uuid.h"
+#include "world_store.h"
 #include "xalloc.h"
 
 #include <ctype.h>
@@ -273,9 +273,8 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     struct err_detail why = {0};
     enum attempt next = ATTEMPT_DONE;
     bool appended = false;
-    enum err rc = attempt == 0 && skip_first_load(cr, c)
-                      ? ERR_OK
-                      : snapshots_load_world(cr->db, c, w, &lw, &why);
+    enum err rc =
+        attempt == 0 && skip_first_load(cr, c) ? ERR_OK : world_store_load(cr->db, c, w, &lw, &why);
     if (rc != ERR_OK) {
         respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
         goto out;
@@ -295,7 +294,7 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     else
         next = append_decision(cr, c, d, &keys, &appended);
     if (appended)
-        snapshots_after_append(cr->db, w, &lw);
+        world_store_after_append(cr->db, w, &lw);
 out:
     free(w);
     free(d);

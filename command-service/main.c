@@ -5,9 +5,9 @@
 #include "log.h"
 #include "notifier.h"
 #include "routes.h"
-#include "snapshots.h"
 #include "store/db.h"
 #include "store/store.h"
+#include "world_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +42,7 @@ static int run_server(const struct config *c, const struct db_settings *db)
     snprintf(options, sizeof options, "-c orderly.internal_writer=on -c lock_timeout=%dms",
              db->lock_timeout_ms);
     commands_init(c->database_url, options, db);
-    snapshots_init(c->snapshot_every);
+    world_store_init(c->snapshot_every);
     notifier_start(c->database_url, options);
     metrics_set_extra(commands_metrics);
     struct server_options o = {

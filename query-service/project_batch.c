@@ -7,7 +7,7 @@
 #include "domain/domain.h"
 #include "log.h"
 #include "personal.h"
-#include "readmodel.h"
+#include "query_db.h"
 #include "store/param_array.h"
 #include "xalloc.h"
 #include <inttypes.h>
@@ -162,7 +162,7 @@ enum err batch_index(struct batch *b, const PGresult *res, struct err_detail *wh
     for (int i = 0; i < n; i++) {
         bool is_order;
         const char *id;
-        if (readmodel_int(res, i, EV_COL_VERSION) != 1 ||
+        if (query_db_int(res, i, EV_COL_VERSION) != 1 ||
             stream_key(res, i, &is_order, &id, why) != ERR_OK)
             continue;
         if (is_order)
@@ -217,11 +217,11 @@ static enum err load_row(struct batch *b, bool order, const PGresult *res, int i
     int k = keymap_put(m, PQgetvalue(res, i, 0));
     const char *doc = PQgetvalue(res, i, 2);
     if (order) {
-        b->order[k].placed_position = readmodel_int(res, i, 1);
+        b->order[k].placed_position = query_db_int(res, i, 1);
         b->order[k].stored = true;
         return order_view_decode(doc, &b->order[k].s, why);
     }
-    b->account[k].opened_position = readmodel_int(res, i, 1);
+    b->account[k].opened_position = query_db_int(res, i, 1);
     b->account[k].stored = true;
     return account_view_decode(doc, &b->account[k].s, why);
 }
@@ -233,7 +233,7 @@ static enum err load_states(struct batch *b, struct err_detail *why)
         struct keymap *m = kind == 0 ? &b->orders : &b->accounts;
         if (m->count == 0)
             continue;
-        enum stmt st = kind == 0 ? ST_PROJ_ORDERS_LOAD : ST_PROJ_ACCOUNTS_LOAD;
+        enum query_stmt st = kind == 0 ? ST_PROJ_ORDERS_LOAD : ST_PROJ_ACCOUNTS_LOAD;
         struct param_array ids;
         param_array_init(&ids);
         for (int i = 0; i < m->count; i++)
@@ -356,7 +356,7 @@ static void columns_init(struct batch_columns *t, int n)
 }
 
 /* Runs st with t's columns as its parameters unless t has no rows; frees t. */
-static bool columns_run(struct db_conn *c, enum stmt st, struct batch_columns *t)
+static bool columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
 {
     const char *params[BATCH_COLS_MAX];
     for (int i = 0; i < t->n; i++)

@@ -7,7 +7,7 @@
 #include "http/http.h"
 #include "log.h"
 #include "project_batch.h"
-#include "readmodel.h"
+#include "query_db.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -92,8 +92,8 @@ static void publish_status(enum projector_status st)
 }
 
 /* Runs a statement that returns one row; copies up to three text columns. */
-static bool query_row(struct db_conn *c, enum stmt st, const char *const *params, char out[][32],
-                      int cols)
+static bool query_row(struct db_conn *c, enum query_stmt st, const char *const *params,
+                      char out[][32], int cols)
 {
     PGresult *res;
     if (db_read(c, st, params, &res) != ERR_OK)
@@ -113,7 +113,7 @@ static bool load_checkpoint(struct session *s, char *status, size_t status_len, 
         return false;
     bool ok = PQntuples(res) == 1;
     if (ok) {
-        s->checkpoint = readmodel_int(res, 0, 0);
+        s->checkpoint = query_db_int(res, 0, 0);
         snprintf(status, status_len, "%s", PQgetvalue(res, 0, 1));
         snprintf(error, error_len, "%s", PQgetvalue(res, 0, 2));
     } else {
@@ -231,7 +231,7 @@ static bool project_once(struct session *s, bool *more)
         return false;
     int n = PQntuples(res);
     *more = n == batch;
-    int64_t target = *more ? readmodel_int(res, n - 1, EV_COL_POSITION) : s->horizon;
+    int64_t target = *more ? query_db_int(res, n - 1, EV_COL_POSITION) : s->horizon;
     struct err_detail why = {0};
     enum err rc = batch_apply(s->c, res, s->checkpoint, target, &why);
     PQclear(res);
@@ -400,7 +400,7 @@ bool projector_start(const char *database_url)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&pub.advanced, &attr);
     pthread_condattr_destroy(&attr);
-    readmodel_db_config(&config, database_url, "orderly-query-projector", NULL);
+    query_db_config(&config, database_url, "orderly-query-projector", NULL);
     struct session *s = calloc(1, sizeof *s);
     if (s)
         s->c = db_conn_new(&config, DB_SESSION);

@@ -9,7 +9,7 @@
 #include "http/http.h"
 #include "log.h"
 #include "personal.h"
-#include "readmodel.h"
+#include "query_db.h"
 #include "timefmt.h"
 #include "xalloc.h"
 #include <inttypes.h>
@@ -26,7 +26,7 @@ void reads_init(const char *database_url, const struct db_settings *s)
      * pooled connection back after at most this long, as a 503, and is retried once first. */
     static char options[48];
     snprintf(options, sizeof options, "-c lock_timeout=%dms", s->lock_timeout_ms);
-    readmodel_db_config(&config, database_url, "orderly-query", options);
+    query_db_config(&config, database_url, "orderly-query", options);
     pool = db_pool_new(&config, s->pool_size, s->pool_wait_ms);
 }
 
@@ -67,7 +67,7 @@ void reads_metrics(void *buf)
 /* Returns tuples or NULL with *e set: one statement on a borrowed connection, under the read-
  * retry policy (a lost connection, a deadlock or a lock timeout is retried once; SQLSTATE class
  * 22, a value the client sent that the database refuses, is ERR_BAD_PARAM; see store/db.h). */
-static PGresult *run(enum stmt st, const char *const *params, enum err *e)
+static PGresult *run(enum query_stmt st, const char *const *params, enum err *e)
 {
     struct db_conn *c;
     PGresult *res = NULL;
@@ -92,13 +92,13 @@ static json_t *time_json(const PGresult *res, int row, int col)
     if (PQgetisnull(res, row, col))
         return json_null();
     char buf[TIMEFMT_LEN];
-    timefmt_rfc3339(readmodel_int(res, row, col), buf);
+    timefmt_rfc3339(query_db_int(res, row, col), buf);
     return json_string(buf);
 }
 
 static json_t *int_json(const PGresult *res, int row, int col)
 {
-    return json_integer(readmodel_int(res, row, col));
+    return json_integer(query_db_int(res, row, col));
 }
 
 enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version)
@@ -112,7 +112,7 @@ enum err reads_document(bool order, const char *id, char **doc, size_t *len, int
         *len = (size_t)PQgetlength(res, 0, 0);
         *doc = xmalloc(*len + 1);
         memcpy(*doc, PQgetvalue(res, 0, 0), *len + 1);
-        *version = readmodel_int(res, 0, 1);
+        *version = query_db_int(res, 0, 1);
     } else {
         e = ERR_NOT_FOUND;
     }
@@ -180,7 +180,7 @@ enum err reads_fold_rows(bool order, const PGresult *res, json_t **out)
     for (int i = 0; i < PQntuples(res) && e == ERR_OK; i++) {
         if (PQgetisnull(res, i, EV_COL_TYPE)) {
             if (!snapshot_decode(
-                    PQgetvalue(res, i, EV_COL_STREAM), readmodel_int(res, i, EV_COL_VERSION),
+                    PQgetvalue(res, i, EV_COL_STREAM), query_db_int(res, i, EV_COL_VERSION),
                     PQgetvalue(res, i, EV_COL_DATA), order ? os : NULL, order ? NULL : &as, &why))
                 e = ERR_CONFLICT;
             continue;
@@ -230,7 +230,7 @@ enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t
     return e;
 }
 
-enum stmt reads_list_stmt(bool order, const char *f1, const char *f2)
+enum query_stmt reads_list_stmt(bool order, const char *f1, const char *f2)
 {
     if (!order)
         return f1 ? ST_ACCOUNTS_OWNER : ST_ACCOUNTS_ALL;
@@ -275,7 +275,7 @@ enum err reads_list(bool order, const char *filter1, const char *filter2, int64_
         return e;
     int n = PQntuples(res) > limit ? limit : PQntuples(res);
     *items = reads_join_docs(res, n, len);
-    *next = PQntuples(res) > limit ? readmodel_int(res, n - 1, 1) : 0;
+    *next = PQntuples(res) > limit ? query_db_int(res, n - 1, 1) : 0;
     PQclear(res);
     return ERR_OK;
 }
@@ -334,7 +334,7 @@ static json_t *upcast_json(const PGresult *res, int row)
     if (!event_type_parse(PQgetvalue(res, row, EV_COL_TYPE), &t))
         return data;
     struct err_detail why = {0};
-    json_t *up = event_data_upcast(t, (int)readmodel_int(res, row, EV_COL_SCHEMA), data, &why);
+    json_t *up = event_data_upcast(t, (int)query_db_int(res, row, EV_COL_SCHEMA), data, &why);
     if (!up)
         return data;
     json_decref(data);
@@ -404,7 +404,7 @@ enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out)
     json_t *events = json_array();
     for (int i = 0; i < n; i++)
         json_array_append_new(events, reads_event_json(res, i, true));
-    int64_t next = n > 0 ? readmodel_int(res, n - 1, EV_COL_POSITION) : after;
+    int64_t next = n > 0 ? query_db_int(res, n - 1, EV_COL_POSITION) : after;
     PQclear(res);
     if ((e = reveal_events(events)) != ERR_OK) {
         json_decref(events);
@@ -448,7 +448,7 @@ enum err reads_projections(json_t **out)
         return e;
     json_t *arr = json_array();
     for (int i = 0; i < PQntuples(res); i++) {
-        int64_t position = readmodel_int(res, i, 1), head = readmodel_int(res, i, 5);
+        int64_t position = query_db_int(res, i, 1), head = query_db_int(res, i, 5);
         if (head < position)
             head = position;
         json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:o, s:s}", "name", PQgetvalue(res, i, 0),

@@ -11,7 +11,7 @@
 #include <stddef.h>
 
 /* The list statement for the filters present (f1: customer_id or owner, f2: status). */
-enum stmt reads_list_stmt(bool order, const char *f1, const char *f2);
+enum query_stmt reads_list_stmt(bool order, const char *f1, const char *f2);
 /* "[doc,doc,...]" of the first n rows' column 0 in one allocation (free() it); *len bytes. */
 char *reads_join_docs(const PGresult *res, int n, size_t *len);
 /* One row of SQL_EVENT_COLS as the feed's event object (a new reference): data upcast to its

@@ -7,8 +7,8 @@
 #include "config.h"
 #include "log.h"
 #include "project_batch.h"
+#include "query_db.h"
 #include "read_model.h"
-#include "readmodel.h"
 #include "rebuild_sql.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -64,7 +64,7 @@ static bool run(struct db_conn *c, const char *sql, int n, const char *const *pa
     return true;
 }
 
-static bool run_stmt(struct db_conn *c, enum stmt st, char out[][32], int cols)
+static bool run_stmt(struct db_conn *c, enum query_stmt st, char out[][32], int cols)
 {
     PGresult *res;
     if (db_read(c, st, NULL, &res) != ERR_OK)
@@ -178,7 +178,7 @@ static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
     PGresult *res = fetch_join(&f);
     while (res) {
         int n = PQntuples(res);
-        int64_t target = n == r->batch ? readmodel_int(res, n - 1, EV_COL_POSITION) : to;
+        int64_t target = n == r->batch ? query_db_int(res, n - 1, EV_COL_POSITION) : to;
         bool more = target < to;
         if (more)
             fetch_start(&f, target, to);
@@ -311,7 +311,7 @@ static int batch_size(void)
 int rebuild_run(const char *database_url, const char *name)
 {
     struct db_config cfg;
-    readmodel_db_config(&cfg, database_url, "orderly-query-rebuild", NULL);
+    query_db_config(&cfg, database_url, "orderly-query-rebuild", NULL);
     struct rebuild r = {.name = name,
                         .batch = batch_size(),
                         .c = db_conn_new(&cfg, DB_SESSION),

@@ -1,5 +1,6 @@
 /* Every SQL statement of the query service, projector and reads alike, in one table that
- * readmodel_connect prepares on each new connection. Call sites use the enum, never SQL text. */
+ * store/db.c prepares lazily on each connection (query_db.c hands it over). Call sites use the
+ * enum, never SQL text. */
 #ifndef QUERY_STATEMENTS_H
 #define QUERY_STATEMENTS_H
 
@@ -177,7 +178,7 @@
     "SELECT stream_id, checked, broken_at FROM s WHERE broken_at IS NOT NULL "                     \
     "UNION ALL SELECT NULL, coalesce(sum(checked), 0)::bigint, count(*) FROM s"
 
-enum stmt {
+enum query_stmt {
 #define ST_ENUM(id, n, sql) id,
     STATEMENT_TABLE(ST_ENUM)
 #undef ST_ENUM

@@ -5,7 +5,7 @@
 
 #include "config.h"
 #include "log.h"
-#include "readmodel.h"
+#include "query_db.h"
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -31,14 +31,14 @@ enum err verify_stream(const char *stream_id, json_t **out)
     e = db_read(c, ST_VERIFY_STREAM, params, &res);
     if (e != ERR_OK)
         goto out;
-    int64_t checked = readmodel_int(res, 0, 0);
+    int64_t checked = query_db_int(res, 0, 0);
     bool ok = PQgetisnull(res, 0, 1);
     if (checked == 0)
         e = ERR_NOT_FOUND;
     else
         *out = json_pack("{s:s, s:b, s:I, s:o}", "stream_id", stream_id, "ok", ok, "checked",
                          (json_int_t)checked, "first_broken_position",
-                         ok ? json_null() : json_integer(readmodel_int(res, 0, 1)));
+                         ok ? json_null() : json_integer(query_db_int(res, 0, 1)));
     PQclear(res);
 out:
     db_pool_put(pool, c);
@@ -50,14 +50,14 @@ int64_t verify_report(const PGresult *res)
     int64_t events = 0, streams = 0, broken = 0;
     for (int i = 0; i < PQntuples(res); i++) {
         if (PQgetisnull(res, i, 0)) {
-            events = readmodel_int(res, i, 1);
-            streams = readmodel_int(res, i, 2);
+            events = query_db_int(res, i, 1);
+            streams = query_db_int(res, i, 2);
             continue;
         }
         broken++;
         printf("broken: stream %s, first broken position %" PRId64 " (%" PRId64
                " events checked)\n",
-               PQgetvalue(res, i, 0), readmodel_int(res, i, 2), readmodel_int(res, i, 1));
+               PQgetvalue(res, i, 0), query_db_int(res, i, 2), query_db_int(res, i, 1));
     }
     printf("verify: %" PRId64 " streams, %" PRId64 " events checked, ", streams, events);
     if (broken)
@@ -80,7 +80,7 @@ int verify_main(void)
         return VERIFY_EXIT_CONFIG;
     }
     struct db_config config;
-    readmodel_db_config(&config, cfg.database_url, "orderly-query-verify", NULL);
+    query_db_config(&config, cfg.database_url, "orderly-query-verify", NULL);
     struct db_conn *c = db_conn_new(&config, DB_LAZY);
     PGresult *res;
     enum err e = db_read(c, ST_VERIFY_ALL, NULL, &res);

@@ -8,7 +8,7 @@
 
 #include "clock.h"
 #include "projector.h"
-#include "readmodel.h"
+#include "query_db.h"
 #include "xalloc.h"
 #include <inttypes.h>
 #include <pthread.h>
@@ -64,7 +64,7 @@ static bool poll_once(void)
         return false;
     bool ok = PQntuples(res) == 1;
     if (ok) {
-        int64_t position = readmodel_int(res, 0, 0);
+        int64_t position = query_db_int(res, 0, 0);
         pthread_mutex_lock(&rp.mu);
         if (!rp.known || position != rp.position) {
             rp.position = position;
@@ -227,7 +227,7 @@ static bool poller_start(const char *read_url)
     rp.on = true;
     cond_init_monotonic(&rp.advanced);
     cond_init_monotonic(&rp.wanted);
-    readmodel_db_config(&rp.config, read_url, "orderly-query-poll", NULL);
+    query_db_config(&rp.config, read_url, "orderly-query-poll", NULL);
     rp.c = db_conn_new(&rp.config, DB_LAZY);
     if (pthread_create(&rp.thread, NULL, poller_main, NULL) != 0)
         return false;

@@ -39,7 +39,7 @@ struct script {
     int nev;
     bool next_version; /* append at each stream's next version, a lost race appending nothing */
     const char *params[13]; /* STMT_APPEND's $2..$13 as SQL; $1 is the events */
-    enum stmt only;         /* with neither load nor events: this one statement */
+    enum store_stmt only;   /* with neither load nor events: this one statement */
 };
 
 /* The events as STMT_APPEND's $1: the service's own encoder over the fixture's decoded data. */
@@ -118,7 +118,7 @@ static char *sql_string(const char *json)
 
 /* Statement id with $n (highest first, so $1 does not eat $13) replaced by (args[n - 1]): the
  * parentheses keep a cast such as $1::jsonb applying to the whole expression. */
-static char *bind(enum stmt id, const char *const *args, int n)
+static char *bind(enum store_stmt id, const char *const *args, int n)
 {
     char *sql = xstrdup(table[id].sql);
     for (int i = n; i >= 1; i--) {

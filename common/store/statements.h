@@ -64,7 +64,7 @@
                         " last_recorded_at = excluded.last_recorded_at, created_at = now()")       \
     X(STMT_NOTIFY, 0, "SELECT pg_notify('orderly_events', '')")
 
-enum stmt {
+enum store_stmt {
 #define STORE_STMT_ENUM(id, n, sql) id,
     STORE_STATEMENT_TABLE(STORE_STMT_ENUM)
 #undef STORE_STMT_ENUM

@@ -42,7 +42,7 @@ static void row_to_snapshot(PGresult *r, int row, store_snapshot_fn snap_fn, voi
     snap_fn(ctx, &snap);
 }
 
-static enum err load_rows(struct db_conn *c, enum stmt id, const char *const *params,
+static enum err load_rows(struct db_conn *c, enum store_stmt id, const char *const *params,
                           store_event_fn fn, store_snapshot_fn snap_fn, void *ctx,
                           struct err_detail *why)
 {

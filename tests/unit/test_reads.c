@@ -19,7 +19,7 @@
 static const struct {
     bool order;
     const char *f1, *f2;
-    enum stmt want;
+    enum query_stmt want;
 } list_cases[] = {
     {true, NULL, NULL, ST_ORDERS_ALL},      {true, "c-1", NULL, ST_ORDERS_CUSTOMER},
     {true, NULL, "paid", ST_ORDERS_STATUS}, {true, "c-1", "paid", ST_ORDERS_CUSTOMER_STATUS},

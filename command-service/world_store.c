@@ -1,6 +1,6 @@
 /* The write side's snapshots: a command's streams load as snapshot + tail in one statement, and
  * after an append a stream far enough past its snapshot gets a fresh one, outside the append. */
-#include "snapshots.h"
+#include "world_store.h"
 
 #include "codec/snapshot_codec.h"
 #include "log.h"
@@ -12,7 +12,7 @@
 
 static int snapshot_every = 100;
 
-void snapshots_init(int every)
+void world_store_init(int every)
 {
     snapshot_every = every;
 }
@@ -94,16 +94,16 @@ static enum err load_pass(void *p, struct world *w, const char ids[][STREAM_ID_M
     return rc;
 }
 
-enum err snapshots_load_world(struct db_conn *db, const struct command *c, struct world *w,
-                              struct loaded_world *lw, struct err_detail *why)
+enum err world_store_load(struct db_conn *db, const struct command *c, struct world *w,
+                          struct loaded_world *lw, struct err_detail *why)
 {
     memset(lw, 0, sizeof *lw);
     struct load_pass lp = {db, lw, why};
     return world_load(c, w, lw->ids, &lw->n, load_pass, &lp);
 }
 
-void snapshots_after_append(struct db_conn *db, const struct world *w,
-                            const struct loaded_world *lw)
+void world_store_after_append(struct db_conn *db, const struct world *w,
+                              const struct loaded_world *lw)
 {
     if (snapshot_every <= 0)
         return;

@@ -1,10 +1,10 @@
-/* Unit tests for command-service/snapshots.c without a database server: which streams a load
+/* Unit tests for command-service/world_store.c without a database server: which streams a load
  * lists and what it answers when the server cannot be reached, and when an append is followed
  * by storing a snapshot (SNAPSHOT_EVERY events past the last one; never at 0). world_load's
  * loop itself is tested in test_snapshots.c and test_domain.c. */
 #include "codec/codec.h"
 #include "command_fixture.h"
-#include "snapshots.h"
+#include "world_store.h"
 
 static struct db_config nowhere_config;
 
@@ -23,13 +23,13 @@ START_TEST(test_load_lists_streams_then_fails)
     struct err_detail why = {0};
     decode(CMD_TRANSFER_FUNDS, NULL,
            "{\"from_account_id\":\"a-1\",\"to_account_id\":\"b-2\",\"amount_cents\":5}", &c);
-    snapshots_init(100);
-    ck_assert_int_eq(snapshots_load_world(db, &c, &w, &lw, &why), ERR_DB_DOWN);
+    world_store_init(100);
+    ck_assert_int_eq(world_store_load(db, &c, &w, &lw, &why), ERR_DB_DOWN);
     ck_assert_int_eq(lw.n, 2);
     ck_assert_str_eq(lw.ids[0], "account-a-1");
     ck_assert_str_eq(lw.ids[1], "account-b-2");
-    snapshots_init(0); /* snapshots off: the plain load fails the same way */
-    ck_assert_int_eq(snapshots_load_world(db, &c, &w, &lw, &why), ERR_DB_DOWN);
+    world_store_init(0); /* snapshots off: the plain load fails the same way */
+    ck_assert_int_eq(world_store_load(db, &c, &w, &lw, &why), ERR_DB_DOWN);
     db_conn_free(db);
 }
 END_TEST
@@ -54,9 +54,9 @@ START_TEST(test_after_append_threshold)
     snprintf(w.account[0].account_id, sizeof w.account[0].account_id, "a-1");
     w.account[0].version = after_cases[_i].version;
     lw.snap_version[0] = after_cases[_i].snap_version;
-    snapshots_init(after_cases[_i].every);
+    world_store_init(after_cases[_i].every);
     long before = fixture_db_errors();
-    snapshots_after_append(db, &w, &lw);
+    world_store_after_append(db, &w, &lw);
     ck_assert_int_eq(fixture_db_errors() - before, after_cases[_i].stored ? 1 : 0);
     db_conn_free(db);
 }
@@ -72,13 +72,13 @@ START_TEST(test_after_append_order_and_account)
     snprintf(lw.ids[1], sizeof lw.ids[1], "account-a-1");
     w.order.version = 5;
     w.account[0].version = 1;
-    snapshots_init(5);
+    world_store_init(5);
     long before = fixture_db_errors();
-    snapshots_after_append(db, &w, &lw);
+    world_store_after_append(db, &w, &lw);
     ck_assert_int_eq(fixture_db_errors() - before, 1); /* the order only */
     w.account[0].version = 5;
     before = fixture_db_errors();
-    snapshots_after_append(db, &w, &lw);
+    world_store_after_append(db, &w, &lw);
     ck_assert_int_eq(fixture_db_errors() - before, 2);
     db_conn_free(db);
 }
@@ -87,7 +87,7 @@ END_TEST
 int main(void)
 {
     store_db_config(&nowhere_config, NOWHERE, "orderly-test", NULL);
-    Suite *s = suite_create("command_snapshots");
+    Suite *s = suite_create("world_store");
     TCase *tc = tcase_create("snapshots");
     tcase_add_test(tc, test_load_lists_streams_then_fails);
     tcase_add_loop_test(tc, test_after_append_threshold, 0,

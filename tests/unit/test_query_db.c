@@ -1,7 +1,7 @@
-/* Unit tests of query-service/readmodel.c: the statement table every query-service connection
+/* Unit tests of query-service/query_db.c: the statement table every query-service connection
  * prepares (each named, with as many parameters as its SQL uses) and the connection settings. */
+#include "query_db.h"
 #include "query_rows.h"
-#include "readmodel.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -21,7 +21,7 @@ static int highest_param(const char *sql)
 START_TEST(test_statement_table)
 {
     struct db_config cfg;
-    readmodel_db_config(&cfg, "postgresql://h/db", "orderly-query", "-c lock_timeout=5ms");
+    query_db_config(&cfg, "postgresql://h/db", "orderly-query", "-c lock_timeout=5ms");
     ck_assert_str_eq(cfg.conninfo, "postgresql://h/db");
     ck_assert_str_eq(cfg.app_name, "orderly-query");
     ck_assert_str_eq(cfg.options, "-c lock_timeout=5ms");
@@ -45,16 +45,16 @@ START_TEST(test_int_column)
     PGresult *res = rows_new(2);
     rows_set(res, 0, 0, "9223372036854775807");
     rows_set(res, 0, 1, NULL);
-    ck_assert_int_eq(readmodel_int(res, 0, 0), INT64_MAX);
-    ck_assert_int_eq(readmodel_int(res, 0, 1), 0);
+    ck_assert_int_eq(query_db_int(res, 0, 0), INT64_MAX);
+    ck_assert_int_eq(query_db_int(res, 0, 1), 0);
     PQclear(res);
 }
 END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("query_readmodel");
-    TCase *t = tcase_create("readmodel");
+    Suite *s = suite_create("query_db");
+    TCase *t = tcase_create("query_db");
     tcase_add_test(t, test_statement_table);
     tcase_add_test(t, test_int_column);
     suite_add_tcase(s, t);
