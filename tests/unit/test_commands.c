@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "commands_internal.h"
 #include "routes.h"
+#include "run_suite.h"
 
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 
@@ -275,9 +276,5 @@ int main(void)
     tcase_add_test(pipeline, test_bad_requests_never_reach_the_database);
     tcase_add_test(pipeline, test_readyz_without_database);
     suite_add_tcase(s, pipeline);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

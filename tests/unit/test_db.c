@@ -3,6 +3,8 @@
  * DB_COMMIT_TIMEOUT_MS from the environment, and connections that cannot reach a server. */
 #include "store/db.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <sched.h>
@@ -267,9 +269,5 @@ static Suite *db_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(db_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(db_suite());
 }

@@ -3,6 +3,8 @@
 #include "domain/domain.h"
 #include "err.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -707,9 +709,5 @@ static Suite *domain_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(domain_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(domain_suite());
 }

@@ -5,6 +5,8 @@
 #include "domain/domain.h"
 #include "pii.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,9 +244,5 @@ static Suite *forget_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(forget_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(forget_suite());
 }

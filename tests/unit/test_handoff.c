@@ -3,6 +3,8 @@
 #include "clock.h"
 #include "handoff.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <sched.h>
 #include <stdint.h>
@@ -98,9 +100,5 @@ int main(void)
     tcase_add_test(tc, test_deadline_leaves_the_queue);
     tcase_add_test(tc, test_deadline_normalised);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

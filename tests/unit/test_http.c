@@ -9,6 +9,8 @@
 
 #include <pthread.h>
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -514,9 +516,5 @@ static Suite *http_suite(void)
 int main(void)
 {
     log_init("test_http", "warn", "json");
-    SRunner *sr = srunner_create(http_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(http_suite());
 }

@@ -3,6 +3,8 @@
  * subscribers it serves and which must read the database below its floor; LIVE_RING_EVENTS. */
 #include "live_ring.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,9 +154,5 @@ int main(void)
     tcase_add_test(t, test_clear_on_forget);
     tcase_add_test(t, test_restart_resumes_below_floor);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -3,6 +3,8 @@
 #include "capture.h"
 #include "log.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,9 +89,5 @@ int main(void)
     tcase_add_test(t, test_log_request_unsampled_by_default);
     tcase_add_test(t, test_log_request_samples_per_route);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return run_suite(s);
 }

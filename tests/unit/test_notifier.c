@@ -4,6 +4,7 @@
  * orderly_db_errors_total, which is how these tests see what it did. */
 #include "command_fixture.h"
 #include "notifier.h"
+#include "run_suite.h"
 
 #include <time.h>
 
@@ -67,9 +68,5 @@ int main(void)
     tcase_add_test(tc, test_poke_sends_notify);
     tcase_add_test(tc, test_restart_keeps_pending_poke);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

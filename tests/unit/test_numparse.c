@@ -2,6 +2,8 @@
  * table row is one input, a range, and the value it must give (or its rejection). */
 #include "numparse.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -67,9 +69,5 @@ static Suite *numparse_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(numparse_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(numparse_suite());
 }

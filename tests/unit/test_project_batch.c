@@ -5,6 +5,8 @@
 #include "project_batch_internal.h"
 #include "query_rows.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,9 +235,5 @@ int main(void)
     tcase_add_test(t, test_stored_and_orphan_rows);
     tcase_add_test(t, test_fold_refuses_bad_data);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -3,6 +3,8 @@
 #include "query_db.h"
 #include "query_rows.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -58,9 +60,5 @@ int main(void)
     tcase_add_test(t, test_statement_table);
     tcase_add_test(t, test_int_column);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

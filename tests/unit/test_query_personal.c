@@ -4,6 +4,8 @@
 #include "personal.h"
 #include "query_rows.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +134,5 @@ int main(void)
     tcase_add_test(t, test_reveal_events);
     tcase_add_test(t, test_reveal_owner);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -6,6 +6,8 @@
 #include "reads.h"
 #include "routes.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,9 +205,5 @@ int main(void)
     tcase_add_loop_test(db, test_unreachable_database, 0,
                         (int)(sizeof unreachable_reads / sizeof unreachable_reads[0]));
     suite_add_tcase(s, db);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -5,6 +5,8 @@
 #include "reads.h"
 #include "reads_internal.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,9 +192,5 @@ int main(void)
     tcase_add_unchecked_fixture(db, rows_reads_nowhere, reads_close_all);
     tcase_add_test(db, test_unreachable);
     suite_add_tcase(s, db);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

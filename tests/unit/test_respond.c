@@ -3,6 +3,7 @@
  * answered when the key store cannot be reached. */
 #include "command_fixture.h"
 #include "respond.h"
+#include "run_suite.h"
 #include "store/store.h"
 #include "xalloc.h"
 
@@ -193,9 +194,5 @@ int main(void)
     tcase_add_test(tc, test_replay_of_other_request);
     tcase_add_test(tc, test_replay_lookups_without_database);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

@@ -3,6 +3,7 @@
  * dispatching to its own command, seen in the 422 a body-less request gets. */
 #include "command_fixture.h"
 #include "routes.h"
+#include "run_suite.h"
 
 #include <ctype.h>
 
@@ -147,9 +148,5 @@ int main(void)
                         (int)(sizeof dispatch_cases / sizeof dispatch_cases[0]));
     tcase_add_test(tc, test_operational_routes);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

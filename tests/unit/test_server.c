@@ -3,7 +3,9 @@
 #include "http/http.h"
 #include "log.h"
 
+#include "run_suite.h"
 #include <arpa/inet.h>
+
 #include <check.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -419,9 +421,5 @@ static Suite *server_suite(void)
 int main(void)
 {
     log_init("test_server", "warn", "json");
-    SRunner *sr = srunner_create(server_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(server_suite());
 }

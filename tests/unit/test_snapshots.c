@@ -3,6 +3,8 @@
 #include "codec/snapshot_codec.h"
 #include "xalloc.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,9 +384,5 @@ static Suite *snapshots_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(snapshots_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(snapshots_suite());
 }

@@ -2,6 +2,8 @@
  * deadline, and two-stream commands that cannot deadlock. */
 #include "stream_queue.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <sched.h>
@@ -126,9 +128,5 @@ int main(void)
     tcase_add_test(tc, test_same_stream_twice_is_one_turn);
     tcase_add_test(tc, test_opposite_pairs_do_not_deadlock);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }

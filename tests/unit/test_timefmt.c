@@ -2,6 +2,8 @@
  * Each table row is one input and its expected epoch milliseconds (or rejection). */
 #include "timefmt.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -131,9 +133,5 @@ static Suite *timefmt_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(timefmt_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(timefmt_suite());
 }

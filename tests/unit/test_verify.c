@@ -7,6 +7,8 @@
 #include "verify.h"
 #include "verify_internal.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,9 +107,5 @@ int main(void)
     tcase_add_test(t, test_main_exit_codes);
     tcase_add_test(t, test_stream_unreachable);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

@@ -3,6 +3,8 @@
 #include "codec/codec.h"
 #include "xalloc.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,9 +145,5 @@ static Suite *versioning_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(versioning_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(versioning_suite());
 }

@@ -5,6 +5,8 @@
 #include "waits.h"
 #include "waits_internal.h"
 
+#include "run_suite.h"
+
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,9 +117,5 @@ int main(void)
     tcase_add_test(t, test_clock_monotonic);
     tcase_add_test(t, test_metrics);
     suite_add_tcase(s, t);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return run_suite(s);
 }

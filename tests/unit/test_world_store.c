@@ -4,6 +4,7 @@
  * loop itself is tested in test_snapshots.c and test_domain.c. */
 #include "codec/codec.h"
 #include "command_fixture.h"
+#include "run_suite.h"
 #include "world_store.h"
 
 static struct db_config nowhere_config;
@@ -94,9 +95,5 @@ int main(void)
                         (int)(sizeof after_cases / sizeof after_cases[0]));
     tcase_add_test(tc, test_after_append_order_and_account);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return run_suite(s);
 }
