@@ -60,6 +60,76 @@ static void raise_open_files(int connection_limit)
     }
 }
 
+/* The settings beyond config_load; false after printing the one bad one. */
+struct query_settings {
+    struct db_settings db;
+    const char *read_url;   /* READ_DATABASE_URL: every GET is served there (a hot standby) */
+    int heartbeat_ms, ring; /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both */
+};
+
+static bool settings_load(struct query_settings *q)
+{
+    char err[256];
+    if (db_settings_load(&q->db, err, sizeof err) &&
+        reads_url_load(&q->read_url, err, sizeof err) &&
+        config_int("LIVE_HEARTBEAT_MS", &q->heartbeat_ms, err, sizeof err) &&
+        config_int("LIVE_RING_EVENTS", &q->ring, err, sizeof err))
+        return true;
+    fprintf(stderr, "query-service: %s\n", err);
+    return false;
+}
+
+/* The pool, the projector, the waker and the live feed; false (logged) if a thread failed. */
+static bool workers_start(const struct config *cfg, const struct query_settings *q)
+{
+    reads_init(q->read_url ? q->read_url : cfg->database_url, &q->db);
+    verify_init(reads_pool());
+    metrics_set_extra(query_metrics);
+    if (!projector_start(cfg->database_url) || !waits_start(q->read_url)) {
+        log_msg(LOG_ERROR, "cannot start the projector or waker thread");
+        projector_stop();
+        return false;
+    }
+    if (!live_start(q->heartbeat_ms, q->ring)) {
+        log_msg(LOG_ERROR, "cannot start the live feed thread");
+        waits_stop();
+        projector_stop();
+        return false;
+    }
+    if (q->read_url)
+        log_msg(LOG_INFO,
+                "query-service: reads from READ_DATABASE_URL: %d connections there (%d pooled + "
+                "the checkpoint poller), 1 on DATABASE_URL (the projector's)",
+                q->db.pool_size + 1, q->db.pool_size);
+    else
+        log_msg(LOG_INFO,
+                "query-service: %d database connections at most (%d pooled + the projector's)",
+                q->db.pool_size + 1, q->db.pool_size);
+    return true;
+}
+
+static enum err http_serve(const struct config *cfg)
+{
+    raise_open_files(cfg->connection_limit);
+    size_t route_count;
+    const struct route *routes = routes_table(&route_count);
+    struct server_options o = {
+        .service_name = "query-service",
+        .bind_address = cfg->bind_address,
+        .port = cfg->port,
+        .threads = cfg->threads,
+        .routes = routes,
+        .route_count = route_count,
+        .shutdown_timeout_ms = cfg->shutdown_timeout_ms,
+        .connection_timeout_s = cfg->connection_timeout_s,
+        .connection_limit = cfg->connection_limit,
+        .api_tokens = cfg->api_tokens,
+        .read_tokens = cfg->read_tokens,
+        .on_drain = query_drain,
+    };
+    return server_run(&o);
+}
+
 static int serve(void)
 {
     struct config cfg;
@@ -73,56 +143,12 @@ static int serve(void)
         return 2;
     }
     log_sample_gets(cfg.log_sample_gets);
-    struct db_settings db;
-    const char *read_url;   /* READ_DATABASE_URL: every GET is served there (a hot standby) */
-    int heartbeat_ms, ring; /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both */
-    if (!db_settings_load(&db, err, sizeof err) || !reads_url_load(&read_url, err, sizeof err) ||
-        !config_int("LIVE_HEARTBEAT_MS", &heartbeat_ms, err, sizeof err) ||
-        !config_int("LIVE_RING_EVENTS", &ring, err, sizeof err)) {
-        fprintf(stderr, "query-service: %s\n", err);
+    struct query_settings q;
+    if (!settings_load(&q))
         return 2;
-    }
-    reads_init(read_url ? read_url : cfg.database_url, &db);
-    verify_init(reads_pool());
-    metrics_set_extra(query_metrics);
-    if (!projector_start(cfg.database_url) || !waits_start(read_url)) {
-        log_msg(LOG_ERROR, "cannot start the projector or waker thread");
-        projector_stop();
+    if (!workers_start(&cfg, &q))
         return 1;
-    }
-    if (!live_start(heartbeat_ms, ring)) {
-        log_msg(LOG_ERROR, "cannot start the live feed thread");
-        waits_stop();
-        projector_stop();
-        return 1;
-    }
-    raise_open_files(cfg.connection_limit);
-    size_t route_count;
-    const struct route *routes = routes_table(&route_count);
-    struct server_options o = {
-        .service_name = "query-service",
-        .bind_address = cfg.bind_address,
-        .port = cfg.port,
-        .threads = cfg.threads,
-        .routes = routes,
-        .route_count = route_count,
-        .shutdown_timeout_ms = cfg.shutdown_timeout_ms,
-        .connection_timeout_s = cfg.connection_timeout_s,
-        .connection_limit = cfg.connection_limit,
-        .api_tokens = cfg.api_tokens,
-        .read_tokens = cfg.read_tokens,
-        .on_drain = query_drain,
-    };
-    if (read_url)
-        log_msg(LOG_INFO,
-                "query-service: reads from READ_DATABASE_URL: %d connections there (%d pooled + "
-                "the checkpoint poller), 1 on DATABASE_URL (the projector's)",
-                db.pool_size + 1, db.pool_size);
-    else
-        log_msg(LOG_INFO,
-                "query-service: %d database connections at most (%d pooled + the projector's)",
-                db.pool_size + 1, db.pool_size);
-    enum err rc = server_run(&o);
+    enum err rc = http_serve(&cfg);
     waits_stop();
     live_stop();
     projector_stop();

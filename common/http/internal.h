@@ -38,4 +38,20 @@ bool input_query_valid(struct request *r, struct err_detail *why);
 /* The request's header fields in bytes: names, values and 4 (": " and CRLF) for each. */
 size_t input_header_bytes(struct request *r);
 
+/* auth.c: the parsed API_TOKENS and READ_TOKENS lists. */
+struct token_list {
+    char **tokens;
+    size_t count;
+};
+struct http_tokens {
+    struct token_list api, read;
+};
+void http_tokens_load(struct http_tokens *t, const char *api_tokens, const char *read_tokens);
+void http_tokens_free(struct http_tokens *t);
+/* POSTs need an API token when API_TOKENS is set; reads need either kind when READ_TOKENS is
+ * set, except the probes, /metrics and the console's static files. authorization: the
+ * request's Authorization header, or NULL. */
+bool http_auth_ok(const struct http_tokens *t, const char *method, const char *path,
+                  const char *authorization);
+
 #endif

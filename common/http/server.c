@@ -1,5 +1,5 @@
-/* libmicrohttpd glue: one struct request per HTTP request, routing, auth and body limits in
- * front of the handlers, the response, access log and metrics, and the SIGTERM drain. */
+/* libmicrohttpd glue: one struct request per HTTP request, routing, auth (auth.c) and body
+ * limits in front of the handlers, the response, access log and metrics, and the SIGTERM drain. */
 #include "http/internal.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,14 +40,9 @@ struct server_request {
 /* How long the drain waits with nothing in flight before it stops running handlers. */
 #define SERVER_QUIET_MS 100
 
-struct token_list {
-    char **tokens;
-    size_t count;
-};
-
 struct server_state {
     const struct server_options *o;
-    struct token_list api, read;
+    struct http_tokens tokens;
     atomic_int in_flight;
     atomic_bool stopping; /* SIGTERM seen: answers carry Connection: close */
     atomic_bool closing;  /* drained: handlers no longer run, so nothing starts that the
@@ -59,89 +54,6 @@ static int64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* Splits "a, b,,c" into trimmed non-empty tokens; an empty or NULL list gives count 0. */
-static struct token_list tokens_parse(const char *list)
-{
-    struct token_list t = {0};
-    for (const char *p = list; p && *p;) {
-        p += strspn(p, " \t,");
-        size_t n = strcspn(p, ",");
-        size_t len = n;
-        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-            len--;
-        if (len > 0) {
-            t.tokens = xrealloc(t.tokens, (t.count + 1) * sizeof *t.tokens);
-            t.tokens[t.count++] = xstrndup(p, len);
-        }
-        p += n;
-    }
-    return t;
-}
-
-static void tokens_free(struct token_list *t)
-{
-    for (size_t i = 0; i < t->count; i++)
-        free(t->tokens[i]);
-    free(t->tokens);
-    t->tokens = NULL;
-    t->count = 0;
-}
-
-/* Compares every byte of the longer string so timing does not reveal a matching prefix. */
-static bool token_equal(const char *a, const char *b)
-{
-    size_t alen = strlen(a), blen = strlen(b), n = alen > blen ? alen : blen;
-    unsigned char diff = alen != blen;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = i < alen ? (unsigned char)a[i] : 0;
-        unsigned char y = i < blen ? (unsigned char)b[i] : 0;
-        diff |= x ^ y;
-    }
-    return diff == 0;
-}
-
-static bool token_in(const struct token_list *t, const char *token)
-{
-    bool found = false;
-    for (size_t i = 0; i < t->count; i++)
-        found |= token_equal(t->tokens[i], token); /* no early exit, same reason */
-    return found;
-}
-
-static const char *bearer_token(struct request *r)
-{
-    const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
-        return NULL;
-    h += 7;
-    h += strspn(h, " ");
-    return *h ? h : NULL;
-}
-
-static bool is_open_path(const char *path)
-{
-    return strcmp(path, "/healthz") == 0 || strcmp(path, "/readyz") == 0 ||
-           strcmp(path, "/metrics") == 0 || strcmp(path, "/console") == 0 ||
-           strncmp(path, "/console/", 9) == 0;
-}
-
-/* POSTs need an API token when API_TOKENS is set; reads need either kind when READ_TOKENS
- * is set, except the probes and /metrics, which orchestrators call without credentials, and
- * the console's static files (query side), which hold no data: a browser cannot send a bearer
- * token when it opens a page, so the console asks for one and sends it on its own requests. */
-static bool auth_ok(const struct server_state *st, struct request *r)
-{
-    bool is_read = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-    if (is_read && (st->read.count == 0 || is_open_path(r->path)))
-        return true;
-    if (!is_read && st->api.count == 0)
-        return true;
-    const char *token = bearer_token(r);
-    if (!token)
-        return false;
-    return token_in(&st->api, token) || (is_read && token_in(&st->read, token));
 }
 
 /* "application/json" with optional parameters (";charset=utf-8"), any case. */
@@ -271,7 +183,8 @@ static void request_dispatch(struct server_state *st, struct server_request *sr)
     r->route = sr->match.route;
     for (int i = 0; i < sr->match.param_count; i++)
         r->params[i] = sr->match.params[i];
-    if (!auth_ok(st, r)) {
+    if (!http_auth_ok(&st->tokens, r->method, r->path,
+                      http_header(r, MHD_HTTP_HEADER_AUTHORIZATION))) {
         http_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
         problem_send(r, ERR_UNAUTHORIZED, NULL);
         return;
@@ -634,8 +547,7 @@ static void server_drain(struct server_state *st, struct MHD_Daemon *d, int time
 enum err server_run(const struct server_options *o)
 {
     struct server_state st = {.o = o};
-    st.api = tokens_parse(o->api_tokens);
-    st.read = tokens_parse(o->read_tokens);
+    http_tokens_load(&st.tokens, o->api_tokens, o->read_tokens);
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGTERM);
@@ -646,8 +558,7 @@ enum err server_run(const struct server_options *o)
     struct MHD_Daemon *d = daemon_start(&st);
     if (!d) {
         log_msg(LOG_ERROR, "cannot listen on %s port %d", o->bind_address, o->port);
-        tokens_free(&st.api);
-        tokens_free(&st.read);
+        http_tokens_free(&st.tokens);
         return ERR_INTERNAL;
     }
     log_msg(LOG_INFO, "%s listening on %s port %d with %d threads", o->service_name,
@@ -656,8 +567,7 @@ enum err server_run(const struct server_options *o)
     sigwait(&stop_signals, &sig);
     log_msg(LOG_INFO, "%s received, draining", sig == SIGINT ? "SIGINT" : "SIGTERM");
     server_drain(&st, d, o->shutdown_timeout_ms);
-    tokens_free(&st.api);
-    tokens_free(&st.read);
+    http_tokens_free(&st.tokens);
     log_msg(LOG_INFO, "stopped");
     return ERR_OK;
 }

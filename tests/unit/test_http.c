@@ -390,6 +390,44 @@ START_TEST(test_config_values)
 }
 END_TEST
 
+/* ---------- auth ---------- */
+
+static const struct auth_case {
+    const char *api, *read, *method, *path, *authorization;
+    bool ok;
+} auth_cases[] = {
+    {NULL, NULL, "POST", "/v1/orders", NULL, true}, /* no tokens configured: open */
+    {"a, b", NULL, "POST", "/v1/orders", NULL, false},
+    {"a, b", NULL, "POST", "/v1/orders", "Bearer b", true},
+    {"a, b", NULL, "POST", "/v1/orders", "bearer   a", true}, /* scheme in any case */
+    {"a, b", NULL, "POST", "/v1/orders", "Bearer ab", false},
+    {"a, b", NULL, "POST", "/v1/orders", "Basic a", false},
+    {"a, b", NULL, "POST", "/v1/orders", "Bearer ", false},
+    {"a, b", NULL, "GET", "/v1/orders/1", NULL, true}, /* reads open without READ_TOKENS */
+    {"a", "r", "GET", "/v1/orders/1", NULL, false},
+    {"a", "r", "GET", "/v1/orders/1", "Bearer r", true},
+    {"a", "r", "HEAD", "/v1/orders/1", "Bearer a", true}, /* an API token reads too */
+    {"a", "r", "POST", "/v1/orders", "Bearer r", false},  /* a read token never writes */
+    {"a", "r", "GET", "/healthz", NULL, true},
+    {"a", "r", "GET", "/readyz", NULL, true},
+    {"a", "r", "GET", "/metrics", NULL, true},
+    {"a", "r", "GET", "/console/console.js", NULL, true},
+    {"a", "r", "GET", "/consoles", NULL, false},
+    {"a", "r", "POST", "/healthz", NULL, false},
+};
+
+START_TEST(test_auth_tokens)
+{
+    const struct auth_case *c = &auth_cases[_i];
+    struct http_tokens t;
+    http_tokens_load(&t, c->api, c->read);
+    ck_assert_msg(http_auth_ok(&t, c->method, c->path, c->authorization) == c->ok,
+                  "case %d: %s %s with %s", _i, c->method, c->path,
+                  c->authorization ? c->authorization : "(none)");
+    http_tokens_free(&t);
+}
+END_TEST
+
 /* ---------- uuid ---------- */
 
 START_TEST(test_uuid_format)
@@ -505,6 +543,7 @@ static Suite *http_suite(void)
     tcase_add_loop_test(t, test_config_bad, 0, N(config_bad_cases));
     tcase_add_test(t, test_config_defaults);
     tcase_add_test(t, test_config_values);
+    tcase_add_loop_test(t, test_auth_tokens, 0, (int)(sizeof auth_cases / sizeof auth_cases[0]));
     tcase_add_test(t, test_uuid_format);
     tcase_add_test(t, test_uuid_unique_across_threads);
     tcase_add_loop_test(t, test_log_init, 0, N(log_cases));
