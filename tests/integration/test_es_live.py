@@ -7,6 +7,7 @@ import selectors
 import time
 
 import harness
+from db_support import metric
 from fault_support import is_sanitized, raise_open_files, rss_kb
 from live_support import SSE, pump
 from query_support import QueryTest, head_position
@@ -179,14 +180,6 @@ class LiveFeedTest(QueryTest):
                 s.close()
             if svc.alive():
                 svc.kill()
-
-def metric(port, name):
-    r = harness.Client(port).get("/metrics")
-    for line in r.raw.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
-
 
 class LiveManySubscribersTest(QueryTest):
     """1 000 open streams on a private instance while commands flow."""

@@ -2,28 +2,17 @@
 to a unique violation, each answer describes its own events, and a refused command in the
 middle of a run does not disturb its neighbours."""
 
-import re
-
 import harness
 from cmd_support import CommandTest, account_balance_history, run_concurrently, stream_events
+from db_support import metric
 
 CLIENTS = 32
-
-
-def metrics_text():
-    c = harness.command()
-    try:
-        return c.get("/metrics").raw.decode()
-    finally:
-        c.close()
-
-
-def series(text, name):
-    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else None
-
-
 RETRIES = 'orderly_command_retries_total{cause="concurrent_writer"}'
+WAITS = "orderly_stream_queue_waits_total"
+
+
+def command_metric(name):
+    return metric(harness.env().service("command").port, name)
 
 
 class HotStreamTest(CommandTest):
@@ -37,20 +26,18 @@ class HotStreamTest(CommandTest):
 
     def test_hot_accounts_take_turns_without_retries(self):
         accounts = [self.open_account() for _ in range(2)]
-        before = metrics_text()
+        retries, waits = command_metric(RETRIES), command_metric(WAITS)
         # A distinct amount per command, so each answer can be matched to its own event.
         plan = [(accounts[i % 2], 100 + i) for i in range(CLIENTS)]
         results = run_concurrently(CLIENTS, lambda i: self.post_alone(
             "/v1/accounts/%s/deposit" % plan[i][0], {"amount_cents": plan[i][1]}))
         self.assertEqual([r for r in results if isinstance(r, BaseException)], [])
         self.assertEqual([r.status for r in results], [200] * CLIENTS, results)
-        after = metrics_text()
-        self.assertEqual(series(after, RETRIES), series(before, RETRIES),
+        self.assertEqual(command_metric(RETRIES), retries,
                          "commands on one stream in one process collided and were retried")
-        self.assertGreater(series(after, "orderly_stream_queue_waits_total"),
-                           series(before, "orderly_stream_queue_waits_total"),
+        self.assertGreater(command_metric(WAITS), waits,
                            "%d concurrent deposits on 2 accounts never queued" % CLIENTS)
-        self.assertEqual(series(after, "orderly_stream_queue_waiting"), 0)
+        self.assertEqual(command_metric("orderly_stream_queue_waiting"), 0)
         for account in accounts:
             events = stream_events("account-" + account)
             by_version = {e["stream_version"]: e for e in events}
