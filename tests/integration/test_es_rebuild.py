@@ -268,25 +268,12 @@ class RebuildTest(QueryTest):
     def test_es_rebuild_fills_unlogged_shadow_and_indexes_after(self):
         """The fill writes unlogged shadow tables with only their constraints' indexes (the
         keys the batch upserts on); the others are built once, after the fill."""
-        self.wait_projected(head_position())
-        cmd, env = rebuild_cmd(batch=5)
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True, start_new_session=True)
-        try:
-            self.assertTrue(harness.wait_until(lambda: shadow_position() > 0, 30, 0.02),
-                            "the rebuild never started replaying")
-            during = shadow_tables()
-            self.assertIsNone(proc.poll(), "the rebuild finished before it could be looked at")
-            out = proc.communicate(timeout=120)[0]
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.communicate(timeout=30)
+        during, returncode, out = self.look_mid_rebuild(shadow_tables)
         self.assertEqual(during["rm_orders"], ("u", ["rm_orders_pkey",
                                                       "rm_orders_placed_position_key"]))
         self.assertEqual(during["rm_accounts"], ("u", ["rm_accounts_opened_position_key",
                                                         "rm_accounts_pkey"]))
-        self.assertEqual(proc.returncode, 0, out)
+        self.assertEqual(returncode, 0, out)
         self.assertIn("shadow tables logged and indexed", out)
         self.assert_live_tables_sound()
         self.assert_matches_replay()
@@ -301,6 +288,16 @@ class RebuildTest(QueryTest):
                      "ON n.oid = p.pronamespace WHERE n.nspname = 'orderly_rebuild')")
         before = dict(sql(functions))
         self.assertIn("rebuild_swap_in", before)
+        during, returncode, out = self.look_mid_rebuild(lambda: sql(in_shadow))
+        self.assertEqual(during, [["1", "0"]])
+        self.assertEqual(returncode, 0, out)
+        self.assertEqual(dict(sql(functions)), before)
+        self.assert_live_tables_sound()
+        self.assert_matches_replay()
+
+    def look_mid_rebuild(self, look):
+        """Runs a rebuild in small batches and calls look() once it is replaying into the
+        shadow tables; returns what look returned, the rebuild's exit code and its output."""
         self.wait_projected(head_position())
         cmd, env = rebuild_cmd(batch=5)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -308,18 +305,14 @@ class RebuildTest(QueryTest):
         try:
             self.assertTrue(harness.wait_until(lambda: shadow_position() > 0, 30, 0.02),
                             "the rebuild never started replaying")
-            during = sql(in_shadow)
+            during = look()
             self.assertIsNone(proc.poll(), "the rebuild finished before it could be looked at")
             out = proc.communicate(timeout=120)[0]
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.communicate(timeout=30)
-        self.assertEqual(during, [["1", "0"]])
-        self.assertEqual(proc.returncode, 0, out)
-        self.assertEqual(dict(sql(functions)), before)
-        self.assert_live_tables_sound()
-        self.assert_matches_replay()
+        return during, proc.returncode, out
 
     def kill_while_blocked(self, table):
         """kill -9 while the rebuild waits for a lock on table, then a rebuild that completes."""
