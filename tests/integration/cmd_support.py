@@ -58,6 +58,17 @@ def run_concurrently(n, fn):
     return results
 
 
+def joined_results(results):
+    """run_concurrently's per-thread lists joined in index order; a thread's exception is
+    raised here instead."""
+    out = []
+    for res in results:
+        if isinstance(res, BaseException):
+            raise res
+        out += res
+    return out
+
+
 class CommandTest(unittest.TestCase):
     """A fresh keep-alive client per test; ids are random so tests never share aggregates."""
 

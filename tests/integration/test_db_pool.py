@@ -8,7 +8,7 @@ import unittest
 
 import harness
 from harness import Client, new_id
-from cmd_support import run_concurrently
+from cmd_support import joined_results, run_concurrently
 from db_support import (PrivateCluster, Session, fill_connections, metric, open_account,
                         problem, ready)
 
@@ -44,36 +44,48 @@ class PoolTest(unittest.TestCase):
         self.addCleanup(s.close)
         return s
 
+    def with_only_connection_held(self, lock_sql, app, first_request, port, meanwhile):
+        """A lock (lock_sql, held in a transaction) blocks first_request(client) on the pool's
+        one connection; meanwhile() runs while it waits. Returns first_request's answer, which
+        comes once the lock is released."""
+        lock = self.session()
+        self.assertIsNotNone(lock.run("BEGIN; %s;" % lock_sql))
+        first = {}
+
+        def blocked():
+            c = Client(port, timeout=60)
+            first["r"] = first_request(c)
+            c.close()
+        t = threading.Thread(target=blocked)
+        t.start()
+        try:
+            self.assertTrue(harness.wait_until(lambda: waiting_on_lock(self.pc, app) == 1, 20))
+            meanwhile()
+        finally:
+            lock.run("COMMIT;")
+            t.join(60)
+        return first["r"]
+
     def test_db_pool_exhausted_command_is_503_and_writes_nothing(self):
         cmd = self.pc.start("command", {"DB_POOL_SIZE": "1", "DB_POOL_WAIT_MS": "200",
                                         "DB_LOCK_TIMEOUT_MS": "60000", "WORKER_THREADS": "4"})
         a, b = new_id("pa-"), new_id("pb-")
         open_account(cmd.port, a)
         open_account(cmd.port, b)
-        lock = self.session()
-        self.assertIsNotNone(lock.run("BEGIN; LOCK TABLE events IN EXCLUSIVE MODE;"))
-        first = {}
 
-        def blocked():
-            c = Client(cmd.port, timeout=60)
-            first["r"] = c.post("/v1/accounts/%s/deposit" % a, {"amount_cents": 5})
-            c.close()
-        t = threading.Thread(target=blocked)
-        t.start()
-        try:
-            # The one pooled connection now waits on the lock, inside a request.
-            self.assertTrue(harness.wait_until(
-                lambda: waiting_on_lock(self.pc, "orderly-command") == 1, 20))
+        def refused():
             c = Client(cmd.port, timeout=30)
             r = c.post("/v1/accounts/%s/deposit" % b, {"amount_cents": 7})
             c.close()
             problem(self, r, 503, "db-unavailable")
             self.assertIn("no database connection came free within 200 ms", r.body["detail"])
             self.assertGreaterEqual(metric(cmd.port, "orderly_db_pool_timeouts_total"), 1)
-        finally:
-            lock.run("COMMIT;")
-            t.join(60)
-        self.assertEqual(first["r"].status, 200, first["r"])
+
+        first = self.with_only_connection_held(
+            "LOCK TABLE events IN EXCLUSIVE MODE", "orderly-command",
+            lambda c: c.post("/v1/accounts/%s/deposit" % a, {"amount_cents": 5}), cmd.port,
+            refused)
+        self.assertEqual(first.status, 200, first)
         self.assertEqual(self.pc.value("SELECT count(*) FROM events WHERE stream_id = "
                                        "'account-%s'" % b), "1", "the refused deposit wrote")
         c = Client(cmd.port)
@@ -85,27 +97,17 @@ class PoolTest(unittest.TestCase):
                                       "DB_LOCK_TIMEOUT_MS": "60000", "WORKER_THREADS": "4"})
         self.assertTrue(harness.wait_until(lambda: Client(qry.port).get("/readyz").status == 200,
                                            30))
-        lock = self.session()
-        self.assertIsNotNone(lock.run("BEGIN; LOCK TABLE rm_accounts IN ACCESS EXCLUSIVE MODE;"))
-        first = {}
 
-        def blocked():
-            c = Client(qry.port, timeout=60)
-            first["r"] = c.get("/v1/accounts/" + new_id("none-"))
-            c.close()
-        t = threading.Thread(target=blocked)
-        t.start()
-        try:
-            self.assertTrue(harness.wait_until(
-                lambda: waiting_on_lock(self.pc, "orderly-query") == 1, 20))
+        def refused():
             c = Client(qry.port, timeout=30)
             r = c.get("/v1/orders/" + new_id("none-"))
             c.close()
             problem(self, r, 503, "db-unavailable")
-        finally:
-            lock.run("COMMIT;")
-            t.join(60)
-        self.assertEqual(first["r"].status, 404, first["r"])
+
+        first = self.with_only_connection_held(
+            "LOCK TABLE rm_accounts IN ACCESS EXCLUSIVE MODE", "orderly-query",
+            lambda c: c.get("/v1/accounts/" + new_id("none-")), qry.port, refused)
+        self.assertEqual(first.status, 404, first)
 
     def load(self, port, paths):
         """LOAD_THREADS clients each sending LOAD_ROUNDS requests; returns every status."""
@@ -119,11 +121,7 @@ class PoolTest(unittest.TestCase):
             finally:
                 c.close()
             return out
-        results = run_concurrently(LOAD_THREADS, worker)
-        for res in results:
-            if isinstance(res, BaseException):
-                raise res
-        return [s for res in results for s in res]
+        return joined_results(run_concurrently(LOAD_THREADS, worker))
 
     def assert_bounded(self, svc, app, paths, ok):
         """Runs the load while sampling app's connections; none beyond pool + fixed."""

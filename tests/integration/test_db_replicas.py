@@ -10,7 +10,7 @@ import unittest
 
 import harness
 from harness import Client, new_id
-from cmd_support import run_concurrently
+from cmd_support import joined_results, run_concurrently
 from db_support import PrivateCluster, problem, ready
 from query_support import fold, fold_events_sql
 
@@ -98,12 +98,7 @@ class ReplicasTest(unittest.TestCase):
         finally:
             stop.set()
             sampler.join(30)
-        answers = []
-        for res in results:
-            if isinstance(res, BaseException):
-                raise res
-            answers += res
-        self.assert_answers(answers)
+        self.assert_answers(joined_results(results))
         # The sizing rule: replicas x (pool + fixed) <= max_connections - reserved.
         self.assertLessEqual(peak[0], 2 * REPLICAS * (POOL + FIXED), peak)
         self.assert_replicas_equal_fold(pc, queries, prefix, accounts)

@@ -5,7 +5,7 @@ import random
 
 import harness
 from harness import new_id
-from cmd_support import run_concurrently
+from cmd_support import joined_results, run_concurrently
 from query_support import QueryTest, customer_summary, dump_events
 
 THREADS = 8
@@ -96,11 +96,7 @@ class ModelTest(QueryTest):
             finally:
                 client.close()
             return out
-        results = run_concurrently(THREADS, worker)
-        for res in results:
-            if isinstance(res, BaseException):
-                raise res
-        return [x for res in results for x in res]
+        return joined_results(run_concurrently(THREADS, worker))
 
     def assert_acknowledged_events_stored(self, sent, events):
         """The events of the streams are exactly those the 2xx answers reported: refusals and
