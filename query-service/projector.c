@@ -65,7 +65,6 @@ struct session {
     int ncand;
     struct candidate cand[CANDIDATES_MAX];
     int64_t next_lock_try_ms;
-    int next_sleep_ms; /* the next sleep: POLL_MS after a move, doubling up to WAKE_MS while idle */
     enum woken woken;
 };
 
@@ -139,7 +138,6 @@ static bool open_session(struct session *s)
     s->horizon = 0;
     s->next_lock_try_ms = 0;
     s->woken = WOKEN_NONE;
-    s->next_sleep_ms = POLL_MS;
     log_msg(LOG_INFO, "projector: connected");
     return true;
 }
@@ -301,38 +299,23 @@ static bool appended_since(struct session *s, bool *fresh)
     return true;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Sleeps until a notification, the timer or stop; false if the session broke. A notification
- * that libpq read while one of our queries ran sits in its queue, where poll() cannot see it
- * (db_wait), and without more the projector would sleep out WAKE_MS (measured: 2% of
- * read-your-writes on a follower took 250 ms). That happens when a commit lands during one of
- * our queries, most likely soon after a move, when the next write follows a read of the last.
- * So the leader reads the sequence after a batch (run_once), a follower reads the checkpoint
- * last (follow), and after a move the projector looks again after POLL_MS, then at doubling
- * intervals up to WAKE_MS, and every POLL_MS while requests here wait: one poll per instance,
- * never one per request, about six per isolated write and none on an idle system. */
+ * libpq took in while one of our queries ran wakes at once (db_wait). Notifications sent while
+ * disconnected are lost, so while min_position requests wait here the projector also looks
+ * every POLL_MS: one poll per instance, never one per request, none on an idle system. */
 static bool wait_wakeup(struct session *s)
 {
+    bool notified;
     /* An unsettled candidate settles as soon as the transactions in flight end, which is
      * usually within milliseconds; don't leave it to the fallback timer. */
     if (s->leader && !s->failed && s->ncand > 0) {
         s->woken = WOKEN_POLL;
-        return db_wait(s->c, PENDING_MS) == ERR_OK;
+        return db_wait(s->c, PENDING_MS, &notified) == ERR_OK;
     }
-    int timeout_ms = atomic_load(&parked) > 0 ? POLL_MS : s->next_sleep_ms;
-    int64_t start = now_us();
-    if (db_wait(s->c, timeout_ms) != ERR_OK)
+    int timeout_ms = atomic_load(&parked) > 0 ? POLL_MS : WAKE_MS;
+    if (db_wait(s->c, timeout_ms, &notified) != ERR_OK)
         return false;
-    /* Back before the timeout: the socket had data, in practice a notification. */
-    s->woken = now_us() - start < (int64_t)timeout_ms * 1000 ? WOKEN_NOTIFICATION
-               : timeout_ms < WAKE_MS                        ? WOKEN_POLL
-                                                             : WOKEN_TIMER;
+    s->woken = notified ? WOKEN_NOTIFICATION : timeout_ms < WAKE_MS ? WOKEN_POLL : WOKEN_TIMER;
     return true;
 }
 
@@ -343,10 +326,6 @@ static bool run_once(struct session *s)
     int64_t checkpoint = s->checkpoint, head = s->head;
     if (!step(s, &more))
         return false;
-    if (s->checkpoint != checkpoint || s->head != head)
-        s->next_sleep_ms = POLL_MS;
-    else if (s->next_sleep_ms < WAKE_MS)
-        s->next_sleep_ms = s->next_sleep_ms * 2 < WAKE_MS ? s->next_sleep_ms * 2 : WAKE_MS;
     bool found = s->leader ? s->head > head : s->checkpoint > checkpoint;
     if (found && s->woken != WOKEN_NONE)
         atomic_fetch_add(&moves[s->woken], 1);

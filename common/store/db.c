@@ -374,17 +374,20 @@ static bool drain_notifications(struct db_conn *c)
     return any;
 }
 
-enum err db_wait(struct db_conn *c, int timeout_ms)
+enum err db_wait(struct db_conn *c, int timeout_ms, bool *notified)
 {
+    *notified = false;
     if (!c->pg)
         return ERR_DB_DOWN;
-    if (drain_notifications(c))
+    if (drain_notifications(c)) {
+        *notified = true;
         return ERR_OK;
+    }
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
     bool ok =
         pfd.fd >= 0 && (poll(&pfd, 1, timeout_ms) >= 0 || errno == EINTR) && PQconsumeInput(c->pg);
     if (ok)
-        drain_notifications(c);
+        *notified = drain_notifications(c);
     if (ok && PQstatus(c->pg) == CONNECTION_OK)
         return ERR_OK;
     log_msg(LOG_WARN, "%s: database connection lost while waiting", c->cfg->app_name);

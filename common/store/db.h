@@ -80,8 +80,10 @@ enum err db_sql(struct db_conn *c, const char *sql, int nparams, const char *con
  * notifications, which db_wait consumes. */
 enum err db_listen(struct db_conn *c, const char *channel) __attribute__((warn_unused_result));
 /* Sleeps until a notification arrives or timeout_ms passes, and drops the notifications
- * (they only wake). ERR_DB_DOWN when the connection broke. */
-enum err db_wait(struct db_conn *c, int timeout_ms) __attribute__((warn_unused_result));
+ * (they only wake); *notified says whether one came, including one libpq took in while a
+ * statement ran. ERR_DB_DOWN when the connection broke. */
+enum err db_wait(struct db_conn *c, int timeout_ms, bool *notified)
+    __attribute__((warn_unused_result));
 
 /* The one SQLSTATE map. sqlstate NULL means no answer (the connection is gone). read selects
  * the mapping for reads (conflicts and lock waits become 503) or writes (409). */

@@ -160,7 +160,9 @@ START_TEST(test_unreachable_server)
     struct db_conn *session = db_conn_new(&nowhere, DB_SESSION);
     ck_assert_int_eq(db_connect(session), ERR_DB_DOWN);
     ck_assert_int_eq(db_sql(session, "SELECT 1", 0, NULL, NULL), ERR_DB_DOWN);
-    ck_assert_int_eq(db_wait(session, 0), ERR_DB_DOWN);
+    bool notified = true;
+    ck_assert_int_eq(db_wait(session, 0, &notified), ERR_DB_DOWN);
+    ck_assert(!notified);
     db_conn_free(session);
 }
 END_TEST
