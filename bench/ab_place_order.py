@@ -29,13 +29,9 @@ def one_run(build, pool, secs):
         pm = env.cluster.postmaster_pid()
         out = {}
         for conns in (16, 64):
-            c0, pg0 = bl.cpu_seconds(c.proc.pid), bl.cpu_of_tree(pm)
-            w = bl.wrk(c.url + "/v1/orders", os.path.join(HERE, "wrk", "place_order.lua"),
-                       conns, secs, [])
-            ok = max(1, w["requests"] - w["non2xx"])
-            out[conns] = (w["ok_per_s"], w["p99_ms"],
-                          (bl.cpu_seconds(c.proc.pid) - c0) * 1e6 / ok,
-                          bl.cpu_delta(pg0, bl.cpu_of_tree(pm)) * 1e6 / ok)
+            w = bl.measure_wrk(c.proc.pid, pm, c.url + "/v1/orders",
+                               os.path.join(HERE, "wrk", "place_order.lua"), conns, secs, [])
+            out[conns] = (w["ok_per_s"], w["p99_ms"], w["cpu_ms_per_k"], w["pg_cpu_ms_per_k"])
         return out
     finally:
         env.destroy()

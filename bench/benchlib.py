@@ -230,6 +230,19 @@ def cpu_delta(before, after):
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+def measure_wrk(pid, postmaster, url, lua, conns, secs, args):
+    """One wrk run against the process pid, with its CPU and PostgreSQL's per 1000 2xx answers
+    (cpu_ms_per_k, pg_cpu_ms_per_k) and its peak RSS (rss_peak)."""
+    cpu0, pg0 = cpu_seconds(pid), cpu_of_tree(postmaster)
+    with RssSampler({"svc": pid}) as rss:
+        w = wrk(url, lua, conns, secs, args)
+    ok = max(1, w["requests"] - w["non2xx"])
+    w["cpu_ms_per_k"] = (cpu_seconds(pid) - cpu0) * 1e6 / ok
+    w["pg_cpu_ms_per_k"] = cpu_delta(pg0, cpu_of_tree(postmaster)) * 1e6 / ok
+    w["rss_peak"] = rss.peaks["svc"]
+    return w
+
+
 class RssSampler:
     """Samples the RSS of some pids every 100 ms in a thread; peak() per pid afterwards."""
 

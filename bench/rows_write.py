@@ -24,14 +24,8 @@ def _sql(name):
 def measure_command(b, url_path, lua, args, conns):
     """One wrk run against command-service, with its CPU, PostgreSQL's CPU and peak RSS."""
     c = b.service("command")
-    pm = b.cluster.postmaster_pid()
-    cpu0, pg0 = bl.cpu_seconds(c.proc.pid), bl.cpu_of_tree(pm)
-    with bl.RssSampler({"command": c.proc.pid}) as rss:
-        w = bl.wrk(c.url + url_path, lua, conns, b.o.secs, args)
-    ok = max(1, w["requests"] - w["non2xx"])
-    w["cpu_ms_per_k"] = (bl.cpu_seconds(c.proc.pid) - cpu0) * 1e6 / ok
-    w["pg_cpu_ms_per_k"] = bl.cpu_delta(pg0, bl.cpu_of_tree(pm)) * 1e6 / ok
-    w["rss_peak"] = rss.peaks["command"]
+    w = bl.measure_wrk(c.proc.pid, b.cluster.postmaster_pid(), c.url + url_path, lua, conns,
+                       b.o.secs, args)
     b.check(w["errors"] == 0, "wrk saw %d socket errors" % w["errors"])
     b.check(w["requests"] > w["non2xx"], "no 2xx answer at all")
     return w
