@@ -75,19 +75,21 @@ static bool choice_value(const char *name, const char **out, char *err, size_t l
     return false;
 }
 
-static bool database_url_value(const char **out, char *err, size_t len)
+bool config_conninfo(const char *name, bool required, const char **out, char *err, size_t len)
 {
-    const char *v = env("DATABASE_URL");
+    const char *v = env(name);
+    *out = NULL;
     if (!v) {
-        snprintf(err, len, "DATABASE_URL: is required");
-        return false;
+        if (required)
+            snprintf(err, len, "%s: is required", name);
+        return !required;
     }
     char *why = NULL;
     PQconninfoOption *opts = PQconninfoParse(v, &why);
     /* libpq's message can quote part of the string, so it is dropped, not shown. */
     PQfreemem(why);
     if (!opts) {
-        snprintf(err, len, "DATABASE_URL: is not a valid libpq connection string");
+        snprintf(err, len, "%s: is not a valid libpq connection string", name);
         return false;
     }
     PQconninfoFree(opts);
@@ -117,7 +119,7 @@ bool config_load(struct config *c, int default_port, const char *default_migrati
     if (len > 0)
         err[0] = '\0';
     /* PORT's default is the caller's: the row documents both services'. */
-    if (!database_url_value(&c->database_url, err, len) ||
+    if (!config_conninfo("DATABASE_URL", true, &c->database_url, err, len) ||
         !int_value(row("PORT", CONFIG_INT), default_port, &c->port, err, len) ||
         !bind_address_value(&c->bind_address, err, len) ||
         !config_int("WORKER_THREADS", &c->threads, err, len) ||

@@ -55,6 +55,12 @@ bool config_load(struct config *c, int default_port, const char *default_migrati
 bool config_int(const char *name, int *out, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
+/* The libpq connection string in name (URL or key=value; multi-host allowed): NULL when unset
+ * or empty, which is an error only when required. False with "NAME: is required" or "NAME: is
+ * not a valid libpq connection string" (the value is never echoed: it may hold a password). */
+bool config_conninfo(const char *name, bool required, const char **out, char *err, size_t len)
+    __attribute__((warn_unused_result));
+
 /* The row named name, NULL when the table has none. */
 const struct config_param *config_find(const char *name);
 

@@ -71,7 +71,7 @@ static bool settings_load(struct query_settings *q)
 {
     char err[256];
     if (db_settings_load(&q->db, err, sizeof err) &&
-        reads_url_load(&q->read_url, err, sizeof err) &&
+        config_conninfo("READ_DATABASE_URL", false, &q->read_url, err, sizeof err) &&
         config_int("LIVE_HEARTBEAT_MS", &q->heartbeat_ms, err, sizeof err) &&
         config_int("LIVE_RING_EVENTS", &q->ring, err, sizeof err))
         return true;

@@ -30,24 +30,6 @@ void reads_init(const char *database_url, const struct db_settings *s)
     pool = db_pool_new(&config, s->pool_size, s->pool_wait_ms);
 }
 
-bool reads_url_load(const char **url, char *err, size_t err_len)
-{
-    const char *v = getenv("READ_DATABASE_URL");
-    *url = NULL;
-    if (!v || !*v)
-        return true;
-    char *why = NULL;
-    PQconninfoOption *opts = PQconninfoParse(v, &why);
-    PQfreemem(why); /* it may quote the string, which may carry a password */
-    if (!opts) {
-        snprintf(err, err_len, "READ_DATABASE_URL: is not a valid libpq connection string");
-        return false;
-    }
-    PQconninfoFree(opts);
-    *url = v;
-    return true;
-}
-
 void reads_close_all(void)
 {
     db_pool_free(pool);

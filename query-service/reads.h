@@ -10,9 +10,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* READ_DATABASE_URL: *url is NULL when unset (reads go to DATABASE_URL); false with err set
- * when it is not a libpq connection string. */
-bool reads_url_load(const char **url, char *err, size_t err_len);
 /* Creates the pool every read borrows from; database_url must outlive reads_close_all. */
 void reads_init(const char *database_url, const struct db_settings *s);
 /* Closes the pool's connections; call after the server stopped. */

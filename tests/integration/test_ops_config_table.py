@@ -20,7 +20,7 @@ README = os.path.join(REPO, "README.md")
 BEGIN = re.compile(r"<!-- config-table:.*?-->\n", re.S)
 END = "<!-- end config-table -->"
 # A call that reads a variable by name: the parser's lookups and any direct getenv.
-READS = re.compile(r"\b(?:getenv|env|config_int|choice_value|row|config_find)\(\s*\"([A-Z_]+)\"")
+READS = re.compile(r"\b(?:getenv|env|config_int|config_conninfo|choice_value|row|config_find)\(\s*\"([A-Z_]+)\"")
 C_DIRS = ("common", "command-service", "query-service")
 
 

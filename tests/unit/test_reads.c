@@ -1,6 +1,7 @@
 /* Unit tests of query-service/reads.c without a server: the list statement chosen per filter,
  * documents joined into a page, event rows as the feed's JSON, the temporal fold, and what every
  * read answers when its pool cannot reach a database. Rows are built with libpq, no server. */
+#include "config.h"
 #include "query_rows.h"
 #include "reads.h"
 #include "reads_internal.h"
@@ -141,13 +142,13 @@ START_TEST(test_url_load)
     const char *url = "x";
     char err[128] = "";
     unsetenv("READ_DATABASE_URL");
-    ck_assert(reads_url_load(&url, err, sizeof err));
+    ck_assert(config_conninfo("READ_DATABASE_URL", false, &url, err, sizeof err));
     ck_assert_ptr_null(url);
     setenv("READ_DATABASE_URL", "postgresql://standby:5432/orderly", 1);
-    ck_assert(reads_url_load(&url, err, sizeof err));
+    ck_assert(config_conninfo("READ_DATABASE_URL", false, &url, err, sizeof err));
     ck_assert_str_eq(url, "postgresql://standby:5432/orderly");
     setenv("READ_DATABASE_URL", "postgresql://u:secret@h/db?nonsense=1", 1);
-    ck_assert(!reads_url_load(&url, err, sizeof err));
+    ck_assert(!config_conninfo("READ_DATABASE_URL", false, &url, err, sizeof err));
     ck_assert_str_eq(err, "READ_DATABASE_URL: is not a valid libpq connection string");
     unsetenv("READ_DATABASE_URL");
 }
