@@ -116,7 +116,8 @@ static bool load_checkpoint(struct session *s, char *status, size_t status_len, 
         snprintf(status, status_len, "%s", PQgetvalue(res, 0, 1));
         snprintf(error, error_len, "%s", PQgetvalue(res, 0, 2));
     } else {
-        log_msg(LOG_ERROR, "projector: no 'read_model' row in projections (migrations run?)");
+        log_msg(LOG_ERROR,
+                "projector: no '" READ_MODEL_NAME "' row in projections (migrations run?)");
     }
     PQclear(res);
     return ok;

@@ -5,9 +5,6 @@
 
 #include <stdbool.h>
 
-/* The projection rebuilt when NAME is omitted; the only one today. */
-#define REBUILD_DEFAULT_NAME "read_model"
-
 /* True when name is a projection this binary can rebuild. */
 bool rebuild_known(const char *name);
 
