@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #define HTTP_BODY_MAX      (64 * 1024) /* the one request body cap */
-#define HTTP_PARAMS_MAX    2           /* {id} captures per route */
+#define HTTP_PARAMS_MAX    9           /* captures per route ({name} + 8 key columns) */
 #define HTTP_HEADERS_MAX   8           /* extra response headers */
 #define CORRELATION_ID_MAX 128
 
@@ -42,7 +42,8 @@ typedef long (*http_stream_fill_fn)(void *cls, char *buf, size_t max);
 typedef void (*http_stream_done_fn)(void *cls);
 
 /* One row of a service's route table. pattern segments "{id}" capture one path segment
- * (URL-decoded) into the request's params, in order. name labels metrics and logs. */
+ * (URL-decoded) into the request's params, in order; a last segment "{key...}" captures one
+ * or more, each as its own param (up to HTTP_PARAMS_MAX in all). name labels metrics and logs. */
 struct route {
     const char *method;
     const char *pattern;
@@ -90,6 +91,10 @@ struct request {
 const char *http_header(struct request *r, const char *name);
 const char *http_query(struct request *r, const char *name);
 const char *http_param(struct request *r, int index);
+/* Calls fn for every query parameter in request order (value NULL for "?name" without '='),
+ * until fn returns false; returns false when fn did. Names and values are borrowed. */
+bool http_query_each(struct request *r, bool (*fn)(void *cls, const char *name, const char *value),
+                     void *cls);
 
 /* Responses. Each replaces any earlier response body; headers accumulate. */
 void http_respond_json(struct request *r, int status, json_t *body); /* steals body */

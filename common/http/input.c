@@ -1,6 +1,7 @@
 /* What the server checks in a request's head before any handler runs: query parameters must be
  * UTF-8 text without NUL (http_text_valid, the router's check for path captures too), and
- * header fields are counted against their cap. */
+ * header fields are counted against their cap; and the walk over query parameters handlers
+ * use to refuse the ones they do not know. */
 #include "http/internal.h"
 
 #include <microhttpd.h>
@@ -37,6 +38,30 @@ bool input_query_valid(struct request *r, struct err_detail *why)
     else
         err_set(why, ERR_BAD_PARAM, "query parameter names must be UTF-8 text without NUL bytes");
     return false;
+}
+
+struct query_each {
+    bool (*fn)(void *cls, const char *name, const char *value);
+    void *cls;
+    bool ok;
+};
+
+static enum MHD_Result query_each_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    (void)kind;
+    struct query_each *q = cls;
+    q->ok = q->fn(q->cls, key, value);
+    return q->ok ? MHD_YES : MHD_NO;
+}
+
+bool http_query_each(struct request *r, bool (*fn)(void *cls, const char *name, const char *value),
+                     void *cls)
+{
+    struct query_each q = {fn, cls, true};
+    if (r->conn)
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_each_one, &q);
+    return q.ok;
 }
 
 static enum MHD_Result header_bytes_add(void *cls, enum MHD_ValueKind kind, const char *key,

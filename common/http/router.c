@@ -1,5 +1,6 @@
-/* The one route matcher: exact path segments, "{name}" captures one segment, and the
- * difference between an unknown path (404) and a known path with the wrong method (405). */
+/* The one route matcher: exact path segments, "{name}" captures one segment, a last
+ * "{name...}" each of the remaining ones, and the difference between an unknown path (404) and a
+ * known path with the wrong method (405). */
 #include "http/internal.h"
 #include "xalloc.h"
 
@@ -86,6 +87,24 @@ static bool is_capture(const char *seg, size_t len)
     return len >= 2 && seg[0] == '{' && seg[len - 1] == '}';
 }
 
+/* "{name...}" as a pattern's last segment captures every remaining segment (one or more),
+ * each as its own param: a composite key takes one segment per column. */
+static bool is_rest_capture(const char *seg, size_t len)
+{
+    return is_capture(seg, len) && len >= 5 && memcmp(seg + len - 4, "...}", 4) == 0 &&
+           seg[len] == '\0';
+}
+
+static bool capture_add(const char *u, size_t ulen, const char *cap_start[], size_t cap_len[],
+                        int *cap_count)
+{
+    if (ulen == 0 || *cap_count >= HTTP_PARAMS_MAX)
+        return false;
+    cap_start[*cap_count] = u;
+    cap_len[(*cap_count)++] = ulen;
+    return true;
+}
+
 /* Walks pattern and path segment by segment; on success records capture spans. */
 static bool pattern_matches(const char *pattern, const char *path, const char *cap_start[],
                             size_t cap_len[], int *cap_count)
@@ -96,11 +115,17 @@ static bool pattern_matches(const char *pattern, const char *path, const char *c
         p++;
         u++;
         size_t plen = strcspn(p, "/"), ulen = strcspn(u, "/");
+        if (is_rest_capture(p, plen)) {
+            for (;; u += ulen + 1, ulen = strcspn(u, "/")) {
+                if (!capture_add(u, ulen, cap_start, cap_len, cap_count))
+                    return false;
+                if (u[ulen] == '\0')
+                    return true;
+            }
+        }
         if (is_capture(p, plen)) {
-            if (ulen == 0 || *cap_count >= HTTP_PARAMS_MAX)
+            if (!capture_add(u, ulen, cap_start, cap_len, cap_count))
                 return false;
-            cap_start[*cap_count] = u;
-            cap_len[(*cap_count)++] = ulen;
         } else if (plen != ulen || memcmp(p, u, plen) != 0) {
             return false;
         }

@@ -33,6 +33,8 @@ static const struct route router_routes[] = {
     {"POST", "/v1/orders/{id}/pay", noop},
     {"GET", "/v1/streams/{stream_id}/events", noop},
     {"GET", "/healthz", noop},
+    {"GET", "/v1/views/{name}", noop},
+    {"GET", "/v1/views/{name}/{key...}", noop},
 };
 
 static const struct router_case {
@@ -72,6 +74,24 @@ static const struct router_case {
     {"GET", "/v1/streams/%ED%A0%80/events", true, ROUTER_NO_PATH, -1, NULL, NULL},
     {"GET", "/v1/orders/\xff", false, ROUTER_NO_PATH, -1, NULL, NULL},
     {"POST", "/v1/orders/%C0%AF/pay", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/views/v1", true, ROUTER_MATCH, 6, "v1", NULL},
+    {"GET", "/v1/views/v1/", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/views/v1/a//b", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/views/v1/a/", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"GET", "/v1/views/v1/a/b/c/d/e/f/g/h/i", true, ROUTER_NO_PATH, -1, NULL, NULL},
+    {"POST", "/v1/views/v1/a/b", true, ROUTER_NO_METHOD, -1, NULL, "GET, HEAD"},
+};
+
+/* A last "{key...}" captures each remaining segment as its own param, up to HTTP_PARAMS_MAX. */
+static const struct rest_case {
+    const char *path;
+    int count;
+    const char *params[HTTP_PARAMS_MAX];
+} rest_cases[] = {
+    {"/v1/views/v1/k", 2, {"v1", "k"}},
+    {"/v1/views/v1/acc-1/2026-11-29", 3, {"v1", "acc-1", "2026-11-29"}},
+    {"/v1/views/v1/a%2Fb/c%20d", 3, {"v1", "a/b", "c d"}},
+    {"/v1/views/v/1/2/3/4/5/6/7/8", 9, {"v", "1", "2", "3", "4", "5", "6", "7", "8"}},
 };
 
 START_TEST(test_router_match)
@@ -93,6 +113,20 @@ START_TEST(test_router_match)
     }
     if (c->allow)
         ck_assert_str_eq(m.allow, c->allow);
+    router_match_free(&m);
+}
+END_TEST
+
+START_TEST(test_router_rest_capture)
+{
+    const struct rest_case *c = &rest_cases[_i];
+    struct router_match m;
+    ck_assert_int_eq(router_match(router_routes, N(router_routes), "GET", c->path, true, &m),
+                     ROUTER_MATCH);
+    ck_assert_ptr_eq(m.route, &router_routes[7]);
+    ck_assert_int_eq(m.param_count, c->count);
+    for (int i = 0; i < c->count; i++)
+        ck_assert_str_eq(m.params[i], c->params[i]);
     router_match_free(&m);
 }
 END_TEST
@@ -536,6 +570,7 @@ static Suite *http_suite(void)
     Suite *s = suite_create("http");
     TCase *t = tcase_create("units");
     tcase_add_loop_test(t, test_router_match, 0, N(router_cases));
+    tcase_add_loop_test(t, test_router_rest_capture, 0, N(rest_cases));
     tcase_add_loop_test(t, test_text_valid, 0, N(text_cases));
     tcase_add_loop_test(t, test_problem_render, 0, N(problem_cases));
     tcase_add_test(t, test_problem_send);
