@@ -1,5 +1,6 @@
-# orderly's image: both binaries and the migrations. Stage 1 builds on Debian 12 with the same
-# package list and meson path as scripts/run (scripts/lib.sh); stage 2 is debian:12-slim plus
+# orderly's image: both binaries, the migrations and the SQL-defined projections. Stage 1
+# builds on Debian 12 with the same package list and meson path as scripts/run
+# (scripts/lib.sh); stage 2 is debian:12-slim plus
 # the four runtime libraries, run as a non-root user.
 
 FROM debian:12 AS build
@@ -16,7 +17,8 @@ RUN rm -rf build* .run \
     && install -D -m 0755 build-release/query-service/query-service /out/usr/local/bin/query-service \
     && install -D -m 0755 scripts/healthcheck /out/usr/local/bin/orderly-healthcheck \
     && install -d /out/usr/share/orderly \
-    && cp -r migrations /out/usr/share/orderly/migrations
+    && cp -r migrations /out/usr/share/orderly/migrations \
+    && cp -r projections /out/usr/share/orderly/projections
 
 FROM debian:12-slim AS runtime
 # Only what the binaries link (tests/integration/test_ops_compose.py checks this list against

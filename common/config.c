@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libpq-fe.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +53,23 @@ bool config_int(const char *name, int *out, char *err, size_t err_len)
 {
     const struct config_param *p = row(name, CONFIG_INT);
     return int_value(p, p->def, out, err, err_len);
+}
+
+/* The default: "a/b/migrations" or "a/b/migrations/" -> "a/b/projections". */
+void config_projections_dir(const char *migrations_dir, char *out, size_t len, bool *required)
+{
+    const char *v = env(row("PROJECTIONS_DIR", CONFIG_TEXT)->name);
+    *required = v != NULL;
+    if (v) {
+        snprintf(out, len, "%s", v);
+        return;
+    }
+    size_t n = strlen(migrations_dir);
+    while (n > 1 && migrations_dir[n - 1] == '/')
+        n--;
+    while (n > 0 && migrations_dir[n - 1] != '/')
+        n--;
+    snprintf(out, len, "%.*sprojections", (int)n, migrations_dir);
 }
 
 static bool choice_value(const char *name, const char **out, char *err, size_t len)

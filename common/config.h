@@ -55,6 +55,10 @@ bool config_load(struct config *c, int default_port, const char *default_migrati
 bool config_int(const char *name, int *out, char *err, size_t err_len)
     __attribute__((warn_unused_result));
 
+/* PROJECTIONS_DIR, else projections/ beside migrations_dir. *required: the variable was set
+ * (then a missing folder is an error; a missing default folder means "no projections"). */
+void config_projections_dir(const char *migrations_dir, char *out, size_t len, bool *required);
+
 /* The libpq connection string in name (URL or key=value; multi-host allowed): NULL when unset
  * or empty, which is an error only when required. False with "NAME: is required" or "NAME: is
  * not a valid libpq connection string" (the value is never echoed: it may hold a password). */

@@ -45,6 +45,10 @@ const struct config_param config_params[] = {
      "request; errors and every non-GET are always logged; /metrics counts every request"},
     {"MIGRATIONS_DIR", CONFIG_TEXT, CONFIG_COMMAND, 0, 0, 0, "the source tree's migrations/",
      NULL, "where `command-service migrate` finds NNNN_name.sql files"},
+    {"PROJECTIONS_DIR", CONFIG_TEXT, CONFIG_COMMAND, 0, 0, 0, "projections/ beside MIGRATIONS_DIR",
+     NULL,
+     "where `command-service migrate` finds the SQL-defined projections NAME.sql "
+     "(docs/views.md); set but missing is an error, the default missing means none"},
     {"API_TOKENS", CONFIG_TEXT, CONFIG_BOTH, 0, 0, 0, "unset", NULL,
      "comma-separated bearer tokens required on every POST"},
     {"READ_TOKENS", CONFIG_TEXT, CONFIG_BOTH, 0, 0, 0, "unset", NULL,

@@ -1,6 +1,9 @@
 /* `command-service migrate`: applies pending migrations/NNNN_*.sql files in name order, each in
- * its own transaction with its schema_migrations row, under an advisory lock. */
+ * its own transaction with its schema_migrations row, under an advisory lock; then registers the
+ * SQL-defined projections (migrate_views.c). */
+#include "config.h"
 #include "log.h"
+#include "migrate_internal.h"
 #include "store/db.h"
 #include "store/store.h"
 #include "xalloc.h"
@@ -42,7 +45,7 @@ static int list_migrations(const char *dir, char **names)
     return count;
 }
 
-static char *read_file(const char *path)
+char *migrate_read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -60,9 +63,8 @@ static char *read_file(const char *path)
     return buf;
 }
 
-/* On failure err says what went wrong; the server's message is in the log line before. */
-static bool exec_ok(struct db_conn *c, const char *sql, int n, const char *const *params, char *err,
-                    size_t err_len)
+bool migrate_exec(struct db_conn *c, const char *sql, int n, const char *const *params, char *err,
+                  size_t err_len)
 {
     enum err e = db_sql(c, sql, n, params, NULL);
     if (e != ERR_OK)
@@ -88,22 +90,23 @@ static bool apply_one(struct db_conn *c, const char *dir, const char *name, char
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *sql = read_file(path);
+    char *sql = migrate_read_file(path);
     if (!sql) {
         snprintf(err, err_len, "%s: cannot read", path);
         return false;
     }
     const char *params[] = {name};
-    bool ok =
-        exec_ok(c, "BEGIN", 0, NULL, err, err_len) && exec_ok(c, sql, 0, NULL, err, err_len) &&
-        exec_ok(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, err, err_len);
+    bool ok = migrate_exec(c, "BEGIN", 0, NULL, err, err_len) &&
+              migrate_exec(c, sql, 0, NULL, err, err_len) &&
+              migrate_exec(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, params, err,
+                           err_len);
     free(sql);
-    if (ok && exec_ok(c, "COMMIT", 0, NULL, err, err_len)) {
+    if (ok && migrate_exec(c, "COMMIT", 0, NULL, err, err_len)) {
         log_msg(LOG_INFO, "applied migration %s", name);
         return true;
     }
     char ignored[64];
-    exec_ok(c, "ROLLBACK", 0, NULL, ignored, sizeof ignored);
+    migrate_exec(c, "ROLLBACK", 0, NULL, ignored, sizeof ignored);
     size_t used = strlen(err);
     snprintf(err + used, err_len - used, " (in %s)", name);
     return false;
@@ -132,6 +135,14 @@ static bool apply_pending(struct db_conn *c, const char *dir, char *err, size_t 
     return ok;
 }
 
+static bool apply_views(struct db_conn *c, const char *migrations_dir, char *err, size_t err_len)
+{
+    char dir[4096];
+    bool required;
+    config_projections_dir(migrations_dir, dir, sizeof dir, &required);
+    return migrate_views(c, dir, required, err, err_len);
+}
+
 enum err migrate_run(const char *conninfo, const char *dir, char *err, size_t err_len)
 {
     /* A session: the advisory lock must not be lost to a silent reconnect. */
@@ -142,13 +153,14 @@ enum err migrate_run(const char *conninfo, const char *dir, char *err, size_t er
         db_conn_free(c);
         return ERR_DB_DOWN;
     }
-    bool ok = exec_ok(c, "SET client_min_messages = warning", 0, NULL, err, err_len) &&
-              exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, err, err_len) &&
-              exec_ok(c,
-                      "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY,"
-                      " applied_at timestamptz NOT NULL DEFAULT now())",
-                      0, NULL, err, err_len) &&
-              apply_pending(c, dir, err, err_len);
+    bool ok =
+        migrate_exec(c, "SET client_min_messages = warning", 0, NULL, err, err_len) &&
+        migrate_exec(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", 0, NULL, err, err_len) &&
+        migrate_exec(c,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY,"
+                     " applied_at timestamptz NOT NULL DEFAULT now())",
+                     0, NULL, err, err_len) &&
+        apply_pending(c, dir, err, err_len) && apply_views(c, dir, err, err_len);
     db_conn_free(c); /* ends the session, which releases the advisory lock */
     return ok ? ERR_OK : ERR_INTERNAL;
 }

@@ -81,6 +81,34 @@ START_TEST(test_db_defaults_match)
 }
 END_TEST
 
+/* PROJECTIONS_DIR: projections/ beside MIGRATIONS_DIR unless set (then required). */
+static const struct {
+    const char *env, *migrations, *want;
+    bool required;
+} projections_cases[] = {
+    {NULL, "/usr/share/orderly/migrations", "/usr/share/orderly/projections", false},
+    {NULL, "/src/orderly/migrations/", "/src/orderly/projections", false},
+    {NULL, "migrations", "projections", false},
+    {NULL, "/migrations", "/projections", false},
+    {"", "/a/migrations", "/a/projections", false},
+    {"/etc/views", "/a/migrations", "/etc/views", true},
+};
+
+START_TEST(test_projections_dir)
+{
+    if (projections_cases[_i].env)
+        setenv("PROJECTIONS_DIR", projections_cases[_i].env, 1);
+    else
+        unsetenv("PROJECTIONS_DIR");
+    char dir[256];
+    bool required = !projections_cases[_i].required;
+    config_projections_dir(projections_cases[_i].migrations, dir, sizeof dir, &required);
+    ck_assert_str_eq(dir, projections_cases[_i].want);
+    ck_assert(required == projections_cases[_i].required);
+    unsetenv("PROJECTIONS_DIR");
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -89,6 +117,8 @@ static Suite *config_suite(void)
     tcase_add_loop_test(tc, test_int_rows, 0, (int)config_param_count * ncases);
     tcase_add_loop_test(tc, test_rows_are_sound, 0, (int)config_param_count);
     tcase_add_test(tc, test_db_defaults_match);
+    tcase_add_loop_test(tc, test_projections_dir, 0,
+                        (int)(sizeof projections_cases / sizeof projections_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }
