@@ -2,15 +2,16 @@
  * read-your-writes, ask reads.c, answer. Every answer carries X-Projection-Position. */
 #include "routes.h"
 
-#include "clock.h"
 #include "console/console.h"
 #include "domain/domain.h"
 #include "live.h"
 #include "numparse.h"
+#include "prelude.h"
 #include "projector.h"
 #include "reads.h"
 #include "timefmt.h"
 #include "verify.h"
+#include "views_http.h"
 #include "waits.h"
 #include "xalloc.h"
 #include <inttypes.h>
@@ -19,33 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define WAIT_DEFAULT_MS 2000
-#define WAIT_MAX_MS     30000
 #define LIST_DEFAULT    50
 #define LIST_MAX        500
 #define EVENTS_DEFAULT  100
 #define EVENTS_MAX_PAGE 1000
 #define CURSOR_PREFIX   'c'
-
-/* An optional query parameter: absent leaves *out at its default; a bad value answers 400. */
-static bool query_int(struct request *r, const char *name, int64_t min, int64_t max, int64_t *out)
-{
-    const char *v = http_query(r, name);
-    if (!v || numparse_int64(v, min, max, out))
-        return true;
-    struct err_detail why = {0};
-    err_set(&why, ERR_BAD_PARAM, "%s must be an integer between %" PRId64 " and %" PRId64, name,
-            min, max);
-    problem_send(r, ERR_BAD_PARAM, &why);
-    return false;
-}
-
-static void bad_param(struct request *r, const char *detail)
-{
-    struct err_detail why = {0};
-    err_set(&why, ERR_BAD_PARAM, "%s", detail);
-    problem_send(r, ERR_BAD_PARAM, &why);
-}
 
 /* Every 503 here (database unavailable, not ready) is worth a retry soon. */
 static void fail(struct request *r, enum err e)
@@ -55,45 +34,11 @@ static void fail(struct request *r, enum err e)
     problem_send(r, e, NULL);
 }
 
-static void set_position_header(struct request *r, int64_t position)
-{
-    char v[24];
-    snprintf(v, sizeof v, "%" PRId64, position);
-    http_add_header(r, "X-Projection-Position", v);
-}
-
-/* Read-your-writes for every GET: a min_position the read tables do not hold yet parks the
- * request (waits.h: no thread, no database connection) until they do or wait_ms passed; the
- * handler then runs again from the start, and the deadline set on its first run still holds.
- * Returns false when it has answered (400 or 503) or parked. */
+/* routes.c's GETs report the read model's checkpoint (views_http.c reports a view's). */
 static bool prelude(struct request *r, int64_t *position)
 {
-    int64_t min = 0, wait_ms = WAIT_DEFAULT_MS;
-    const char *header = http_header(r, "X-Min-Position");
-    if (!http_query(r, "min_position") && header && !numparse_int64(header, 0, INT64_MAX, &min)) {
-        bad_param(r, "X-Min-Position must be an integer between 0 and 9223372036854775807");
-        return false;
-    }
-    if (!query_int(r, "min_position", 0, INT64_MAX, &min) ||
-        !query_int(r, "wait_ms", 0, WAIT_MAX_MS, &wait_ms))
-        return false;
-    bool reached = waits_wait(min, 0, position);
-    if (!reached && wait_ms > 0) {
-        if (!r->park_deadline_ms)
-            r->park_deadline_ms = clock_now_ms() + wait_ms;
-        if (waits_park(r, min, r->park_deadline_ms))
-            return false;
-        reached = waits_wait(min, 0, position); /* not parked: it may have arrived */
-    }
-    set_position_header(r, *position);
-    if (reached)
-        return true;
-    struct err_detail why = {0};
-    err_set(&why, ERR_BEHIND, "read model is at position %" PRId64 ", %" PRId64 " requested",
-            *position, min);
-    http_add_header(r, "Retry-After", "1");
-    problem_send(r, ERR_BEHIND, &why);
-    return false;
+    int64_t min;
+    return prelude_wait(r, true, position, &min);
 }
 
 static void answer(struct request *r, enum err e, json_t *body)
@@ -101,7 +46,7 @@ static void answer(struct request *r, enum err e, json_t *body)
     if (e == ERR_OK)
         http_respond_json(r, 200, body);
     else if (e == ERR_BAD_PARAM) /* the database refused a value (SQLSTATE class 22) */
-        bad_param(r, "a parameter is outside what the database accepts");
+        prelude_bad_param(r, "a parameter is outside what the database accepts");
     else
         fail(r, e);
 }
@@ -147,15 +92,15 @@ static void get_aggregate(struct request *r, bool order)
     json_t *body = NULL;
     enum err e;
     if (as_of && version) {
-        bad_param(r, "as_of and version cannot be combined");
+        prelude_bad_param(r, "as_of and version cannot be combined");
         return;
     }
     if (as_of && !parse_as_of(as_of, &bound)) {
-        bad_param(r, "as_of must be an RFC 3339 timestamp");
+        prelude_bad_param(r, "as_of must be an RFC 3339 timestamp");
         return;
     }
     if (version && !numparse_int64(version, 1, INT64_MAX, &bound)) {
-        bad_param(r, "version must be an integer between 1 and 9223372036854775807");
+        prelude_bad_param(r, "version must be an integer between 1 and 9223372036854775807");
         return;
     }
     if (id && id_is_valid(id) && !as_of && !version) {
@@ -194,7 +139,7 @@ static bool parse_cursor(struct request *r, int64_t *before)
         return true;
     if (c[0] == CURSOR_PREFIX && numparse_int64(c + 1, 1, INT64_MAX, before))
         return true;
-    bad_param(r, "cursor is not one this service returned");
+    prelude_bad_param(r, "cursor is not one this service returned");
     return false;
 }
 
@@ -209,13 +154,13 @@ static bool status_is_valid(const char *s)
 static void list(struct request *r, bool order)
 {
     int64_t position, limit = LIST_DEFAULT, before, next = 0;
-    if (!prelude(r, &position) || !query_int(r, "limit", 1, LIST_MAX, &limit) ||
+    if (!prelude(r, &position) || !prelude_int(r, "limit", 1, LIST_MAX, &limit) ||
         !parse_cursor(r, &before))
         return;
     const char *f1 = query_filter(r, order ? "customer_id" : "owner");
     const char *f2 = order ? query_filter(r, "status") : NULL;
     if (f2 && !status_is_valid(f2)) {
-        bad_param(r, "status must be one of placed, paid, shipped, cancelled");
+        prelude_bad_param(r, "status must be one of placed, paid, shipped, cancelled");
         return;
     }
     char *items = NULL;
@@ -265,19 +210,19 @@ static void handle_revenue(struct request *r)
         return;
     const char *from = http_query(r, "from"), *to = http_query(r, "to");
     if (!from || !to) {
-        bad_param(r, "from and to are required (YYYY-MM-DD)");
+        prelude_bad_param(r, "from and to are required (YYYY-MM-DD)");
         return;
     }
     if (strlen(from) != 10 || !timefmt_parse_date(from, &from_ms)) {
-        bad_param(r, "from must be a date YYYY-MM-DD");
+        prelude_bad_param(r, "from must be a date YYYY-MM-DD");
         return;
     }
     if (strlen(to) != 10 || !timefmt_parse_date(to, &to_ms)) {
-        bad_param(r, "to must be a date YYYY-MM-DD");
+        prelude_bad_param(r, "to must be a date YYYY-MM-DD");
         return;
     }
     if (from_ms > to_ms) {
-        bad_param(r, "from must not be after to");
+        prelude_bad_param(r, "from must not be after to");
         return;
     }
     json_t *body = NULL;
@@ -288,8 +233,8 @@ static void handle_revenue(struct request *r)
 static void handle_stream(struct request *r)
 {
     int64_t position, from_version = 1, limit = EVENTS_DEFAULT;
-    if (!prelude(r, &position) || !query_int(r, "from_version", 0, INT64_MAX, &from_version) ||
-        !query_int(r, "limit", 1, EVENTS_MAX_PAGE, &limit))
+    if (!prelude(r, &position) || !prelude_int(r, "from_version", 0, INT64_MAX, &from_version) ||
+        !prelude_int(r, "limit", 1, EVENTS_MAX_PAGE, &limit))
         return;
     const char *stream = http_param(r, 0);
     json_t *body = NULL;
@@ -304,8 +249,8 @@ static void handle_stream(struct request *r)
 static void handle_feed(struct request *r)
 {
     int64_t position, after = 0, limit = EVENTS_DEFAULT;
-    if (!prelude(r, &position) || !query_int(r, "after_position", 0, INT64_MAX, &after) ||
-        !query_int(r, "limit", 1, EVENTS_MAX_PAGE, &limit))
+    if (!prelude(r, &position) || !prelude_int(r, "after_position", 0, INT64_MAX, &after) ||
+        !prelude_int(r, "limit", 1, EVENTS_MAX_PAGE, &limit))
         return;
     json_t *body = NULL;
     enum err e = reads_feed(after, position, (int)limit, &body);
@@ -420,6 +365,8 @@ static const struct route routes[] = {
     {"GET", "/v1/events", handle_feed},
     {"GET", "/v1/events/live", live_handle},
     {"GET", "/v1/projections", handle_projections},
+    {"GET", "/v1/views/{name}", views_http_list},
+    {"GET", "/v1/views/{name}/{key...}", views_http_row},
     {"GET", "/readyz", handle_readyz},
     {"GET", "/healthz", handle_healthz},
     {"GET", "/metrics", handle_metrics},
