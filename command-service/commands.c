@@ -3,6 +3,8 @@
 #include "commands.h"
 #include "codec/codec.h"
 #include "commands_internal.h"
+#include "domain/batch.h"
+#include "hot_batch.h"
 #include "log.h"
 #include "notifier.h"
 #include "numparse.h"
@@ -23,6 +25,7 @@
 
 #define APPEND_ATTEMPTS 16 /* reload-and-decide rounds before answering 409 */
 #define BACKOFF_CAP_US  20000
+#define TURN_LATE       "earlier commands on this stream did not finish within DB_POOL_WAIT_MS"
 
 /* Every request's statements run on a connection borrowed from this pool (store/db.h). */
 static struct db_config pool_config;
@@ -58,6 +61,7 @@ void commands_metrics(void *buf)
 {
     db_pool_metrics(pool, buf);
     stream_queue_metrics(buf);
+    hot_batch_metrics(buf);
     metrics_printf(buf,
                    "# HELP orderly_command_retries_total commands decided again, by cause\n"
                    "# TYPE orderly_command_retries_total counter\n"
@@ -83,39 +87,6 @@ void commands_handle_readyz(struct request *r)
     http_respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
 }
 
-void commands_target_of(const struct command *c, struct command_target *t)
-{
-    t->status = 200;
-    t->location[0] = '\0';
-    switch (c->type) {
-    case CMD_PLACE_ORDER:
-        t->status = 201;
-        snprintf(t->location, sizeof t->location, "/v1/orders/%s", c->as.place_order.order_id);
-        /* fall through */
-    case CMD_PAY_ORDER:
-    case CMD_SHIP_ORDER:
-    case CMD_CANCEL_ORDER:
-        t->id = c->as.place_order.order_id; /* order_id leads every order command */
-        stream_id_order(t->stream_id, t->id);
-        return;
-    case CMD_TRANSFER_FUNDS:
-        t->status = 201;
-        t->id = c->as.transfer_funds.transfer_id;
-        snprintf(t->location, sizeof t->location, "/v1/accounts/%s",
-                 c->as.transfer_funds.from_account_id);
-        stream_id_account(t->stream_id, c->as.transfer_funds.from_account_id);
-        return;
-    case CMD_OPEN_ACCOUNT:
-        t->status = 201;
-        snprintf(t->location, sizeof t->location, "/v1/accounts/%s", c->as.open_account.account_id);
-        /* fall through */
-    default:
-        t->id = c->as.open_account.account_id; /* account_id leads every account command */
-        stream_id_account(t->stream_id, t->id);
-        return;
-    }
-}
-
 static void fill_generated_ids(struct command *c)
 {
     char *id = NULL;
@@ -130,42 +101,6 @@ static void fill_generated_ids(struct command *c)
         uuid_v4(uuid);
         snprintf(id, ID_MAX + 1, "%s", uuid);
     }
-}
-
-static int64_t target_version(const struct command *c, const struct world *w)
-{
-    bool is_order = c->type == CMD_PLACE_ORDER || c->type == CMD_PAY_ORDER ||
-                    c->type == CMD_SHIP_ORDER || c->type == CMD_CANCEL_ORDER;
-    return is_order ? w->order.version : w->account[0].version;
-}
-
-/* A header worth recording in metadata: 1-128 printable ASCII characters. Anything else (for
- * instance bytes that are not UTF-8, which jansson refuses) falls back to the default rather
- * than failing a valid command. */
-static const char *metadata_header(struct command_request *cr, const char *name,
-                                   const char *fallback)
-{
-    const char *v = http_header(cr->http, name);
-    size_t n = v ? strlen(v) : 0;
-    if (n < 1 || n > 128)
-        return fallback;
-    for (size_t i = 0; i < n; i++)
-        if (v[i] < 0x20 || v[i] > 0x7e)
-            return fallback;
-    return v;
-}
-
-static char *metadata_json(struct command_request *cr)
-{
-    char command_id[UUID_STR_LEN];
-    uuid_v4(command_id);
-    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", command_id, "command_type",
-                          command_type_name(cr->type), "correlation_id", cr->http->correlation_id,
-                          "causation_id", metadata_header(cr, "X-Causation-ID", command_id),
-                          "actor", metadata_header(cr, "X-Actor", "anonymous"));
-    char *text = json_dumps(m, JSON_COMPACT);
-    json_decref(m);
-    return text;
 }
 
 enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
@@ -209,13 +144,10 @@ static enum attempt append_decision(struct command_request *cr, const struct com
 {
     struct command_target t;
     commands_target_of(c, &t);
-    int64_t version = 0;
-    for (int i = 0; i < d->count; i++)
-        if (strcmp(d->events[i].stream_id, t.stream_id) == 0)
-            version = d->events[i].stream_version;
-    char etag[32];
-    snprintf(etag, sizeof etag, "\"%lld\"", (long long)version);
-    char *metadata = metadata_json(cr);
+    int64_t version;
+    char etag[COMMANDS_ETAG_MAX];
+    commands_etag(d, t.stream_id, &version, etag);
+    char *metadata = commands_metadata_json(cr);
     struct append_request a = {d,
                                metadata,
                                t.stream_id,
@@ -279,13 +211,7 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
         respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
         goto out;
     }
-    if (cr->if_match >= 0 && target_version(c, w) != cr->if_match) {
-        err_set(&why, ERR_PRECONDITION, "stream is at version %lld, not %lld",
-                (long long)target_version(c, w), (long long)cr->if_match);
-        respond_refusal(cr, ERR_PRECONDITION, &why);
-        goto out;
-    }
-    rc = decide(c, w, d, &why);
+    rc = batch_decide(c, cr->if_match, w, d, &why);
     struct key_rows keys;
     if (rc != ERR_OK)
         respond_refusal(cr, rc, &why);
@@ -301,6 +227,15 @@ out:
     return next;
 }
 
+/* Jittered exponential backoff so writers on one hot stream stop colliding. */
+static void back_off(int attempt)
+{
+    long cap_us = 100L << (attempt < 8 ? attempt : 8);
+    cap_us = cap_us < BACKOFF_CAP_US ? cap_us : BACKOFF_CAP_US;
+    struct timespec pause = {0, (random() % cap_us) * 1000L};
+    nanosleep(&pause, NULL);
+}
+
 static void run_with_retries(struct command_request *cr, const struct command *c)
 {
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
@@ -309,13 +244,31 @@ static void run_with_retries(struct command_request *cr, const struct command *c
         atomic_fetch_add(attempt == 0 && skip_first_load(cr, c) ? &retries_stream_exists
                                                                 : &retries_concurrent_writer,
                          1);
-        /* Jittered exponential backoff so writers on one hot stream stop colliding. */
-        long cap_us = 100L << (attempt < 8 ? attempt : 8);
-        cap_us = cap_us < BACKOFF_CAP_US ? cap_us : BACKOFF_CAP_US;
-        struct timespec pause = {0, (random() % cap_us) * 1000L};
-        nanosleep(&pause, NULL);
+        back_off(attempt);
     }
     respond_transient(cr, ERR_CONFLICT, "too many concurrent writers on this stream, retry");
+}
+
+/* A batch is decided again from a fresh load when another replica took a version, as a lone
+ * command is; when a key turns out to be stored already, each runs alone, in order (nothing of
+ * the batch was written). */
+static void run_batch_with_retries(struct hot_member *const *m, int n)
+{
+    for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
+        enum hot_outcome o = hot_batch_attempt(m, n);
+        if (o == HOT_DONE)
+            return;
+        if (o == HOT_ALONE) {
+            for (int i = 0; i < n; i++)
+                run_with_retries(m[i]->cr, m[i]->c);
+            return;
+        }
+        atomic_fetch_add(&retries_concurrent_writer, 1);
+        back_off(attempt);
+    }
+    for (int i = 0; i < n; i++)
+        respond_transient(m[i]->cr, ERR_CONFLICT,
+                          "too many concurrent writers on this stream, retry");
 }
 
 /* The digits go through the one strict parser, so a version past int64 is refused instead of
@@ -387,8 +340,6 @@ static void run_on_connection(struct command_request *cr, const struct command *
         respond_transient(cr, ERR_DB_DOWN, why.detail);
         return;
     }
-    if (cr->idem_key)
-        cr->request_text = commands_request_text(cr->http);
     run_with_retries(cr, c);
     db_pool_put(pool, cr->db);
 }
@@ -399,17 +350,86 @@ static void run_on_connection(struct command_request *cr, const struct command *
  * meets concurrent writers with a retry. */
 static void run_command(struct command_request *cr, struct command *c)
 {
-    fill_generated_ids(c);
     char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
     struct stream_turns turns;
     if (!stream_queue_enter(&turns, (const char(*)[STREAM_ID_MAX + 1]) ids,
                             command_streams(c, NULL, ids), turn_wait_ms)) {
-        respond_transient(cr, ERR_DB_DOWN,
-                          "earlier commands on this stream did not finish within DB_POOL_WAIT_MS");
+        respond_transient(cr, ERR_DB_DOWN, TURN_LATE);
         return;
     }
     run_on_connection(cr, c);
     stream_queue_leave(&turns);
+}
+
+/* What the holder may add to its batch: the same stream, and no Idempotency-Key twice (the
+ * second must replay the first's answer, which only exists once the first committed). */
+struct batch_fit {
+    struct hot_member *m[BATCH_MAX];
+    int n;
+};
+
+static bool fits_batch(void *cls, void *joinable)
+{
+    struct batch_fit *b = cls;
+    struct hot_member *m = joinable;
+    if (b->n >= BATCH_MAX || strcmp(m->stream_id, b->m[0]->stream_id) != 0)
+        return false;
+    for (int i = 0; m->cr->idem_key && i < b->n; i++)
+        if (b->m[i]->cr->idem_key && strcmp(b->m[i]->cr->idem_key, m->cr->idem_key) == 0)
+            return false;
+    b->m[b->n++] = m;
+    return true;
+}
+
+/* The turn's holder takes the commands already waiting behind it (never waiting for more) and
+ * decides them with its own; alone, it runs exactly as any other command. */
+static void run_as_holder(struct hot_member *me, const struct stream_turns *turns)
+{
+    struct command_request *cr = me->cr;
+    struct err_detail why = {0};
+    if (db_pool_get(pool, &cr->db, &why) != ERR_OK) {
+        respond_transient(cr, ERR_DB_DOWN, why.detail);
+        return;
+    }
+    struct batch_fit b = {{me}, 1};
+    struct stream_taken taken;
+    stream_queue_take(turns, fits_batch, &b, &taken, BATCH_MAX - 1);
+    hot_batch_observe(b.n);
+    for (int i = 1; i < b.n; i++)
+        b.m[i]->cr->db = cr->db;
+    if (b.n == 1)
+        run_with_retries(cr, me->c);
+    else
+        run_batch_with_retries(b.m, b.n);
+    for (int i = 1; i < b.n; i++)
+        b.m[i]->cr->db = NULL;
+    stream_queue_answered(turns, &taken);
+    db_pool_put(pool, cr->db);
+}
+
+/* A command on one stream that a batch can carry waits for its turn offering itself to the
+ * holder; it returns either answered by the holder or holding the turn itself. */
+static void run_joinable(struct command_request *cr, struct command *c)
+{
+    struct hot_member *me = xmalloc(sizeof *me);
+    me->cr = cr;
+    me->c = c;
+    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
+    command_streams(c, NULL, ids);
+    memcpy(me->stream_id, ids[0], sizeof me->stream_id);
+    struct stream_turns turns;
+    switch (stream_queue_enter_joinable(&turns, me->stream_id, turn_wait_ms, me)) {
+    case STREAM_TURN_HELD:
+        run_as_holder(me, &turns);
+        stream_queue_leave(&turns);
+        break;
+    case STREAM_TURN_TIMEOUT:
+        respond_transient(cr, ERR_DB_DOWN, TURN_LATE);
+        break;
+    case STREAM_TURN_ANSWERED:
+        break;
+    }
+    free(me);
 }
 
 void command_handle(struct request *r, enum command_type type)
@@ -429,7 +449,14 @@ void command_handle(struct request *r, enum command_type type)
         problem_send(r, rc, &why);
         goto out;
     }
-    if (commands_read_headers(&cr, http_header(r, "Idempotency-Key"), http_header(r, "If-Match")))
+    if (!commands_read_headers(&cr, http_header(r, "Idempotency-Key"), http_header(r, "If-Match")))
+        goto out;
+    fill_generated_ids(c);
+    if (cr.idem_key)
+        cr.request_text = commands_request_text(r);
+    if (batch_joinable(c))
+        run_joinable(&cr, c);
+    else
         run_command(&cr, c);
 out:
     free(cr.request_text);

@@ -3,6 +3,7 @@
 #ifndef ORDERLY_COMMANDS_INTERNAL_H
 #define ORDERLY_COMMANDS_INTERNAL_H
 
+#include "command_target.h" /* commands_target_of, which the suite checks */
 #include "domain/domain.h"
 #include "http/http.h"
 #include "respond.h"
@@ -11,16 +12,6 @@
 #include <stdint.h>
 
 #define COMMANDS_IDEM_KEY_MAX 255
-
-/* The aggregate a command answers about: its stream, id (borrowed from the command), status
- * on success and Location ("" when the answer has none). */
-struct command_target {
-    char stream_id[STREAM_ID_MAX + 1];
-    const char *id;
-    int status;
-    char location[128];
-};
-void commands_target_of(const struct command *c, struct command_target *t);
 
 /* If-Match: "N", W/"N" or a bare N, 0 <= N <= INT64_MAX. false for anything else. */
 bool commands_parse_if_match(const char *v, int64_t *out);

@@ -19,6 +19,42 @@ struct stream_turns {
 bool stream_queue_enter(struct stream_turns *t, const char ids[][STREAM_ID_MAX + 1], int n,
                         int wait_ms);
 
+/* How a joinable command's wait for its turn ended. */
+enum stream_turn {
+    STREAM_TURN_HELD,     /* it holds the turn, as after stream_queue_enter */
+    STREAM_TURN_ANSWERED, /* the holder took it (stream_queue_take) and has answered it */
+    STREAM_TURN_TIMEOUT   /* no turn within wait_ms; none is held */
+};
+
+/* stream_queue_enter for a command on one stream that the turn's holder may decide for it:
+ * joinable (not NULL) is what the holder's fits() and stream_queue_take see. */
+enum stream_turn stream_queue_enter_joinable(struct stream_turns *t, const char *stream_id,
+                                             int wait_ms, void *joinable)
+    __attribute__((warn_unused_result));
+
+#define STREAM_TAKE_MAX 32
+
+struct stream_waiter; /* on the waiting thread's stack */
+
+/* Waiters taken by the holder, oldest first, until stream_queue_answered. */
+struct stream_taken {
+    int n;
+    void *joinable[STREAM_TAKE_MAX];
+    struct stream_waiter *waiter[STREAM_TAKE_MAX];
+};
+
+/* Under the slot's lock, so it must only look at joinable. */
+typedef bool (*stream_fits_fn)(void *cls, void *joinable);
+
+/* Only while holding t for one stream: takes from the front of its queue, oldest first, up to
+ * max joinable waiters that fits() accepts, and stops at the first it does not (a later one
+ * never overtakes it). They stay asleep, no longer queued, until stream_queue_answered. */
+int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *cls,
+                      struct stream_taken *out, int max);
+
+/* Wakes every taken waiter: each has its answer. Call before stream_queue_leave. */
+void stream_queue_answered(const struct stream_turns *t, struct stream_taken *taken);
+
 /* Hands each turn to the next command waiting for it, if any. */
 void stream_queue_leave(struct stream_turns *t);
 

@@ -38,9 +38,47 @@
     ")"                                                                                            \
     " SELECT text FROM body"
 
+/* A run of commands on one stream in one statement (issue 15): per command ($1-$10, arrays by
+ * command index k) its success body, idempotency row and metadata; per event ($11-$16, in append
+ * order) its command, stream, version, type, schema and data. Each body is rendered as
+ * SQL_APPEND renders a lone command's, so an answer does not depend on its company. No account
+ * keys: commands that write them are never batched. */
+#define SQL_APPEND_BATCH                                                                           \
+    "WITH cmd AS ("                                                                                \
+    "  SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[],"          \
+    "    $6::text[], $7::int[], $8::text[], $9::text[], $10::jsonb[])"                             \
+    "    AS c(k, stream_id, id, version, key, request_text, status, location, etag, metadata)"     \
+    "), input AS ("                                                                                \
+    "  SELECT * FROM unnest($11::int[], $12::text[], $13::bigint[], $14::text[], $15::int[],"      \
+    "    $16::jsonb[]) WITH ORDINALITY"                                                            \
+    "    AS i(k, stream_id, stream_version, type, schema_version, data, n)"                        \
+    "), ev AS ("                                                                                   \
+    "  INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"       \
+    "  SELECT i.stream_id, i.stream_version, i.type, i.schema_version, i.data, c.metadata"         \
+    "  FROM input i JOIN cmd c USING (k) ORDER BY i.n"                                             \
+    "  RETURNING position, stream_id, stream_version, type"                                        \
+    "), body AS ("                                                                                 \
+    "  SELECT c.k, c.key, c.request_text, c.status, c.location, c.etag,"                           \
+    "    concat('{\"stream_id\":', to_json(c.stream_id), ',\"id\":', to_json(c.id),"               \
+    "    ',\"version\":', c.version, ',\"position\":', max(ev.position), ',\"events\":[',"         \
+    "    string_agg(concat('{\"type\":', to_json(ev.type), ',\"stream_id\":',"                     \
+    "      to_json(ev.stream_id), ',\"version\":', ev.stream_version, ',\"position\":',"           \
+    "      ev.position, '}'), ',' ORDER BY ev.position), ']}') AS text"                            \
+    "  FROM ev JOIN input i USING (stream_id, stream_version) JOIN cmd c ON c.k = i.k"             \
+    "  GROUP BY c.k, c.key, c.request_text, c.status, c.location, c.etag, c.stream_id, c.id,"      \
+    "    c.version"                                                                                \
+    "), idem AS ("                                                                                 \
+    "  INSERT INTO idempotency_keys"                                                               \
+    "    (key, request_hash, status, location, etag, content_type, body)"                          \
+    "  SELECT key, md5(request_text), status, location, etag, 'application/json', text"            \
+    "  FROM body WHERE key IS NOT NULL"                                                            \
+    ")"                                                                                            \
+    " SELECT k, text FROM body ORDER BY k"
+
 /* X(id, nparams, sql) */
 #define STORE_STATEMENT_TABLE(X)                                                                   \
     X(STMT_APPEND, 13, SQL_APPEND)                                                                 \
+    X(STMT_APPEND_BATCH, 16, SQL_APPEND_BATCH)                                                     \
     X(STMT_IDEM_LOOKUP, 2,                                                                         \
       "SELECT request_hash = md5($2::text), status, coalesce(location, ''),"                       \
       " coalesce(etag, ''), content_type, body FROM idempotency_keys WHERE key = $1")              \

@@ -3,6 +3,7 @@
 #include "store/store.h"
 #include "codec/codec.h"
 #include "store/event_row.h"
+#include "store/param_array.h"
 #include "store/statements.h"
 #include "xalloc.h"
 
@@ -185,6 +186,87 @@ enum err store_append(struct db_conn *c, const struct append_request *a, char **
             rc = ERR_DB_DOWN;
     }
     free(events);
+    return rc;
+}
+
+/* STMT_APPEND_BATCH's columns: ten per command, six per event. */
+enum { BATCH_CMD_COLS = 10, BATCH_EV_COLS = 6 };
+
+static void text_or_null(struct param_array *a, const char *s)
+{
+    if (s)
+        param_array_text(a, s);
+    else
+        param_array_null(a);
+}
+
+static void batch_command_row(struct param_array *col, int k, const struct append_request *a)
+{
+    param_array_int(&col[0], k);
+    param_array_text(&col[1], a->stream_id);
+    param_array_text(&col[2], a->id);
+    param_array_int(&col[3], a->version);
+    text_or_null(&col[4], a->idem_key);
+    text_or_null(&col[5], a->request_text);
+    param_array_int(&col[6], a->status);
+    text_or_null(&col[7], a->location);
+    param_array_text(&col[8], a->etag);
+    param_array_text(&col[9], a->metadata_json);
+}
+
+static void batch_event_row(struct param_array *col, int k, const struct event *e)
+{
+    json_t *data = event_data_to_json(e);
+    char *text = json_dumps(data, JSON_COMPACT);
+    json_decref(data);
+    param_array_int(&col[0], k);
+    param_array_text(&col[1], e->stream_id);
+    param_array_int(&col[2], e->stream_version);
+    param_array_text(&col[3], event_type_name(e->type));
+    param_array_int(&col[4], event_schema_version(e->type));
+    param_array_text(&col[5], text);
+    free(text);
+}
+
+static void batch_bodies(PGresult *r, int n, char **bodies, size_t *lens)
+{
+    for (int i = 0; i < n; i++) {
+        lens[i] = (size_t)PQgetlength(r, i, 1);
+        bodies[i] = xstrndup(PQgetvalue(r, i, 1), lens[i]);
+    }
+}
+
+enum err store_append_batch(struct db_conn *c, const struct append_request *a, int n, char **bodies,
+                            size_t *lens, bool *key_taken)
+{
+    struct param_array col[BATCH_CMD_COLS + BATCH_EV_COLS];
+    const char *params[BATCH_CMD_COLS + BATCH_EV_COLS];
+    bool any_key = false;
+    for (int i = 0; i < BATCH_CMD_COLS + BATCH_EV_COLS; i++)
+        param_array_init(&col[i]);
+    for (int k = 0; k < n; k++) {
+        batch_command_row(col, k, &a[k]);
+        any_key = any_key || a[k].idem_key;
+        for (int j = 0; j < a[k].decision->count; j++)
+            batch_event_row(col + BATCH_CMD_COLS, k, &a[k].decision->events[j]);
+    }
+    for (int i = 0; i < BATCH_CMD_COLS + BATCH_EV_COLS; i++)
+        params[i] = param_array_done(&col[i]);
+    PGresult *r;
+    char constraint[64];
+    enum err rc = db_write(c, STMT_APPEND_BATCH, params, &r, constraint);
+    *key_taken = rc == ERR_CONFLICT && strcmp(constraint, "idempotency_keys_pkey") == 0;
+    if (rc == ERR_OK) {
+        if (PQntuples(r) == n)
+            batch_bodies(r, n, bodies, lens);
+        else
+            rc = ERR_INTERNAL; /* committed, but not as asked: never answer from it */
+        PQclear(r);
+    }
+    if (rc == ERR_IDEM_BUSY && !any_key)
+        rc = ERR_DB_DOWN; /* as store_append: without a key a lock wait is a busy database */
+    for (int i = 0; i < BATCH_CMD_COLS + BATCH_EV_COLS; i++)
+        param_array_free(&col[i]);
     return rc;
 }
 

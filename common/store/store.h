@@ -87,6 +87,14 @@ char *store_events_json(const struct decision *d);
 enum err store_append(struct db_conn *c, const struct append_request *a, char **body_out,
                       size_t *len_out, bool *key_taken) __attribute__((warn_unused_result));
 
+/* Appends the events and idempotency rows of n commands (a[i] as for store_append, without
+ * account keys) in one statement and one transaction, in order. On ERR_OK bodies[i] (caller
+ * frees each) is command i's success body, byte for byte what store_append would have rendered
+ * for it alone. Errors and *key_taken as for store_append, for the batch as a whole: nothing
+ * was written. */
+enum err store_append_batch(struct db_conn *c, const struct append_request *a, int n, char **bodies,
+                            size_t *lens, bool *key_taken) __attribute__((warn_unused_result));
+
 /* Stores a refusal (4xx problem body) under the key; *key_taken as for store_append. */
 enum err store_idem_save(struct db_conn *c, const char *key, const char *request_text, int status,
                          const char *content_type, const char *body, bool *key_taken)

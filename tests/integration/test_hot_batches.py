@@ -1,0 +1,214 @@
+"""Batches on a hot stream (issue 15): the holder of a stream's turn decides the commands waiting
+behind it in order of arrival over one loaded state and appends them in one statement. Each
+answer is the one that command gets alone at its place in the stream: a refused withdrawal in
+the middle of a run, a stale If-Match, keys replayed byte for byte. Each test runs its own
+command-service so its /metrics count only its own batches."""
+
+import threading
+
+import harness
+from cmd_support import CommandTest, account_balance_history, run_concurrently, stream_events
+from db_support import Session, metric
+from fault_support import private_command_service
+
+BATCH_COUNT = "orderly_command_batch_size_count"
+BATCH_SUM = "orderly_command_batch_size_sum"
+ALONE = 'orderly_command_batch_size_bucket{le="1"}'
+WAITING = "orderly_stream_queue_waiting"
+
+
+def metric_soon(port, name, wait_s=1.0):
+    """metric(), or None when its connection was accepted by a worker thread that a queued
+    command occupies (libmicrohttpd accepts several connections per thread at once): that
+    request is answered once the queue moves, and a later call lands elsewhere."""
+    box = []
+
+    def read():
+        try:
+            box.append(metric(port, name))
+        except OSError:
+            pass
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    t.join(wait_s)
+    return box[0] if box else None
+
+
+def batches(port):
+    """(batches, commands in them, batches of one) so far."""
+    return tuple(metric(port, name) for name in (BATCH_COUNT, BATCH_SUM, ALONE))
+
+
+class HotBatchTest(CommandTest):
+
+    def setUp(self):
+        super().setUp()
+        # Long lock and write bounds: the first command below waits on a table lock the test
+        # holds while the others queue behind it.
+        self.svc = private_command_service("command-batch", DB_LOCK_TIMEOUT_MS=120000,
+                                           DB_COMMIT_TIMEOUT_MS=120000)
+        self.port = self.svc.port
+
+    def tearDown(self):
+        self.svc.stop()
+        super().tearDown()
+
+    def post_to(self, path, body, headers=None):
+        c = harness.Client(self.port, timeout=60)
+        try:
+            return c.post(path, body, headers=headers or {})
+        finally:
+            c.close()
+
+    def queue_behind(self, calls):
+        """Starts calls one by one, each once the one before waits for the stream's turn, so
+        their order of arrival is the order of calls. Returns (threads, results)."""
+        results = [None] * len(calls)
+        threads = []
+        for i, call in enumerate(calls):
+            def run(i=i, call=call):
+                try:
+                    results[i] = call()
+                except BaseException as e:  # reported by the caller's assertions
+                    results[i] = e
+            threads.append(threading.Thread(target=run))
+            threads[-1].start()
+            self.assertTrue(harness.wait_until(
+                lambda: metric_soon(self.port, WAITING) == i + 1, 60, 0.005),
+                "command %d never queued for its turn" % i)
+        return threads, results
+
+    def start_holder(self, path, body):
+        """Starts the first command; returns once its append waits on the events lock."""
+        results = []
+        t = threading.Thread(target=lambda: results.append(self.post_to(path, body)))
+        t.start()
+        self.assertTrue(harness.wait_until(lambda: harness.sql_value(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = "
+            "'events'::regclass") == "1", 60, 0.01), "the holder never reached its append")
+        return [t], results
+
+    def run_plan(self, account, plan):
+        """plan: (kind, amount, headers) per command, on one account, one at a time."""
+        return [self.post_to("/v1/accounts/%s/%s" % (account, kind), {"amount_cents": amount},
+                             headers) for kind, amount, headers in plan]
+
+    def test_mixed_batch_answers_as_if_alone(self):
+        batched, alone = self.open_account(balance=1000), self.open_account(balance=1000)
+        # versions: opened 1, deposit 2; the holder's deposit makes 3. Then, in this order:
+        plan = [("withdraw", 600, {}),                          # 400 left, v4
+                ("withdraw", 500, {"Idempotency-Key": "k1"}),   # refused: insufficient funds
+                ("deposit", 50, {"If-Match": '"4"'}),           # at v4: ok, v5
+                ("withdraw", 300, {"Idempotency-Key": "k2"}),   # 150 left, v6
+                ("deposit", 10, {"If-Match": '"4"'}),           # stale: 412
+                ("withdraw", 200, {}),                          # refused
+                ("withdraw", 150, {"Idempotency-Key": "k3"}),   # 0 left, v7
+                ("deposit", 1, {})]                             # v8
+        keyed = lambda who, h: {k: (who + v if k == "Idempotency-Key" else v)
+                                for k, v in h.items()}
+        before = batches(self.port)
+        lock = Session(harness.env().cluster.url, harness.env().cluster.bindir)
+        try:
+            self.assertIsNotNone(lock.run("BEGIN; LOCK TABLE events IN SHARE MODE"))
+            holder_threads, holder = self.start_holder("/v1/accounts/%s/deposit" % batched,
+                                                        {"amount_cents": 100})
+            threads, results = self.queue_behind([
+                (lambda kind=kind, amount=amount, h=h: self.post_to(
+                    "/v1/accounts/%s/%s" % (batched, kind), {"amount_cents": amount},
+                    keyed(batched, h))) for kind, amount, h in plan])
+        finally:
+            lock.run("COMMIT")
+            lock.close()
+        for t in holder_threads + threads:
+            t.join(60)
+        self.assertEqual(holder[0].status, 200, holder[0])
+        after = batches(self.port)
+        self.assertEqual((after[0] - (before[0] or 0), after[1] - (before[1] or 0)),
+                         (2, 1 + len(plan)), "the holder alone, then one batch of the rest")
+        # The same commands, alone and in the same order, on an account in the same state.
+        self.deposit(alone, 100)
+        solo = self.run_plan(alone, [(k, a, keyed(alone, h)) for k, a, h in plan])
+        events = {e["stream_version"]: e for e in stream_events("account-" + batched)}
+        for (kind, amount, h), got, want in zip(plan, results, solo):
+            self.assert_same_answer(got, want, batched, alone, events)
+        self.assertEqual(account_balance_history(batched), account_balance_history(alone))
+        for (kind, amount, h), got in zip(plan, results):
+            if "Idempotency-Key" in h:  # the stored answer is the one given
+                again = self.post_to("/v1/accounts/%s/%s" % (batched, kind),
+                                     {"amount_cents": amount}, keyed(batched, h))
+                self.assertEqual((again.status, again.raw), (got.status, got.raw))
+                self.assertEqual(again.headers.get("Idempotent-Replayed"), "true")
+
+    def assert_same_answer(self, got, want, batched, alone, events):
+        self.assertEqual(got.status, want.status, (got, want))
+        self.assertEqual(got.headers.get("Content-Type"), want.headers.get("Content-Type"))
+        self.assertEqual(got.headers.get("ETag"), want.headers.get("ETag"), (got, want))
+        self.assertEqual(got.headers.get("Location"), want.headers.get("Location"))
+        if got.status != 200:
+            self.assertEqual(got.raw.decode(), want.raw.decode().replace(alone, batched))
+            return
+        e = events[got.body["version"]]
+        # Byte for byte what a lone command's append renders, at this event's position.
+        expected = ('{"stream_id":"account-%s","id":"%s","version":%d,"position":%d,'
+                    '"events":[{"type":"%s","stream_id":"account-%s","version":%d,'
+                    '"position":%d}]}' % (batched, batched, e["stream_version"], e["position"],
+                                          e["type"], batched, e["stream_version"],
+                                          e["position"]))
+        self.assertEqual(got.raw.decode(), expected)
+        self.assertEqual(want.body["version"], got.body["version"])
+
+    def test_concurrent_clients_on_one_account_form_batches(self):
+        """Clients that each send a run of keyed commands to one account: batches of more than
+        one form, each client's answers come in its stream's order, every success is its own
+        event and the balance is the fold of the successes."""
+        account = self.open_account(balance=5000)
+        clients, per_client = 24, 6
+        before = batches(self.port)
+
+        def client(i):
+            out = []
+            for j in range(per_client):
+                kind = "withdraw" if (i + j) % 3 == 0 else "deposit"
+                amount = 1000 + 10 * (i * per_client + j) + (1 if kind == "withdraw" else 0)
+                key = "%s-%d-%d" % (account, i, j)
+                r = self.post_to("/v1/accounts/%s/%s" % (account, kind),
+                                 {"amount_cents": amount}, {"Idempotency-Key": key})
+                out.append((kind, amount, key, r))
+            return out
+
+        results = run_concurrently(clients, client)
+        self.assertEqual([r for r in results if isinstance(r, BaseException)], [])
+        after = batches(self.port)
+        grouped = (after[0] - (before[0] or 0)) - (after[2] - (before[2] or 0))
+        self.assertGreater(grouped, 0, "%d clients on one account never formed a batch of two"
+                           % clients)
+        events = {e["stream_version"]: e for e in stream_events("account-" + account)}
+        self.assertEqual(sorted(events), list(range(1, len(events) + 1)))
+        total = 5000
+        for runs in results:
+            versions = []
+            for kind, amount, key, r in runs:
+                if r.status == 409:
+                    self.assert_problem(r, 409, "insufficient-funds")
+                    continue
+                self.assertEqual(r.status, 200, r)
+                e = events[r.body["version"]]
+                self.assertEqual((e["data"]["amount_cents"], e["position"]),
+                                 (amount, r.body["position"]))
+                self.assertEqual(e["metadata"]["command_type"],
+                                 "Deposit" if kind == "deposit" else "Withdraw")
+                versions.append(r.body["version"])
+                total += amount if kind == "deposit" else -amount
+            self.assertEqual(versions, sorted(versions), "a client's answers out of order")
+        history = account_balance_history(account)
+        self.assertGreaterEqual(min(history), 0)
+        self.assertEqual(history[-1], total)
+        keys = {k for (k,) in harness.sql("SELECT key FROM idempotency_keys WHERE key LIKE %s"
+                                          % harness.sql_literal(account + "-%"))}
+        self.assertEqual(len(keys), clients * per_client, "a command's key row is missing")
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
