@@ -37,7 +37,10 @@ def metric_soon(port, name, wait_s=1.0):
 
 def batches(port):
     """(batches, commands in them, batches of one) so far."""
-    return tuple(metric(port, name) for name in (BATCH_COUNT, BATCH_SUM, ALONE))
+    values = tuple(metric(port, name) for name in (BATCH_COUNT, BATCH_SUM, ALONE))
+    if None in values:
+        raise AssertionError("/metrics has no orderly_command_batch_size histogram")
+    return values
 
 
 class HotBatchTest(CommandTest):
@@ -124,7 +127,7 @@ class HotBatchTest(CommandTest):
             t.join(60)
         self.assertEqual(holder[0].status, 200, holder[0])
         after = batches(self.port)
-        self.assertEqual((after[0] - (before[0] or 0), after[1] - (before[1] or 0)),
+        self.assertEqual((after[0] - before[0], after[1] - before[1]),
                          (2, 1 + len(plan)), "the holder alone, then one batch of the rest")
         # The same commands, alone and in the same order, on an account in the same state.
         self.deposit(alone, 100)
@@ -158,55 +161,67 @@ class HotBatchTest(CommandTest):
         self.assertEqual(got.raw.decode(), expected)
         self.assertEqual(want.body["version"], got.body["version"])
 
-    def test_concurrent_clients_on_one_account_form_batches(self):
-        """Clients that each send a run of keyed commands to one account: batches of more than
-        one form, each client's answers come in its stream's order, every success is its own
-        event and the balance is the fold of the successes."""
-        account = self.open_account(balance=5000)
+    def test_concurrent_clients_on_hot_accounts_form_batches(self):
+        """Clients that each send a run of keyed commands to three accounts (deposits and
+        withdrawals, which batch, and transfers between them, which do not): batches of more
+        than one form, each client's answers on a stream come in that stream's order of events,
+        every success is its own events and each balance is the fold of the successes."""
+        accounts = [self.open_account(balance=5000) for _ in range(3)]
         clients, per_client = 24, 6
         before = batches(self.port)
+
+        def command(i, j):
+            a = accounts[i % 3]
+            amount = 1000 + 10 * (i * per_client + j)
+            if j % 4 == 3:
+                return "/v1/transfers", {"from_account_id": a, "amount_cents": amount,
+                                         "to_account_id": accounts[(i + 1) % 3]}
+            kind = "withdraw" if (i + j) % 3 == 0 else "deposit"
+            return "/v1/accounts/%s/%s" % (a, kind), {"amount_cents": amount + 1}
 
         def client(i):
             out = []
             for j in range(per_client):
-                kind = "withdraw" if (i + j) % 3 == 0 else "deposit"
-                amount = 1000 + 10 * (i * per_client + j) + (1 if kind == "withdraw" else 0)
-                key = "%s-%d-%d" % (account, i, j)
-                r = self.post_to("/v1/accounts/%s/%s" % (account, kind),
-                                 {"amount_cents": amount}, {"Idempotency-Key": key})
-                out.append((kind, amount, key, r))
+                path, body = command(i, j)
+                out.append((path, body, self.post_to(
+                    path, body, {"Idempotency-Key": "%s-%d-%d" % (accounts[0], i, j)})))
             return out
 
         results = run_concurrently(clients, client)
         self.assertEqual([r for r in results if isinstance(r, BaseException)], [])
         after = batches(self.port)
-        grouped = (after[0] - (before[0] or 0)) - (after[2] - (before[2] or 0))
-        self.assertGreater(grouped, 0, "%d clients on one account never formed a batch of two"
-                           % clients)
-        events = {e["stream_version"]: e for e in stream_events("account-" + account)}
-        self.assertEqual(sorted(events), list(range(1, len(events) + 1)))
-        total = 5000
+        self.assertGreater((after[0] - before[0]) - (after[2] - before[2]), 0,
+                           "%d clients on three accounts never formed a batch of two" % clients)
+        events = {}
+        for a in accounts:
+            stream = stream_events("account-" + a)
+            self.assertEqual([e["stream_version"] for e in stream], list(range(1, len(stream) + 1)))
+            events.update({(e["stream_id"], e["stream_version"]): e for e in stream})
+        balance = {a: 5000 for a in accounts}
         for runs in results:
-            versions = []
-            for kind, amount, key, r in runs:
+            seen = {}  # stream -> versions this client saw, in the order it saw them
+            for path, body, r in runs:
                 if r.status == 409:
                     self.assert_problem(r, 409, "insufficient-funds")
                     continue
-                self.assertEqual(r.status, 200, r)
-                e = events[r.body["version"]]
-                self.assertEqual((e["data"]["amount_cents"], e["position"]),
-                                 (amount, r.body["position"]))
-                self.assertEqual(e["metadata"]["command_type"],
-                                 "Deposit" if kind == "deposit" else "Withdraw")
-                versions.append(r.body["version"])
-                total += amount if kind == "deposit" else -amount
-            self.assertEqual(versions, sorted(versions), "a client's answers out of order")
-        history = account_balance_history(account)
-        self.assertGreaterEqual(min(history), 0)
-        self.assertEqual(history[-1], total)
-        keys = {k for (k,) in harness.sql("SELECT key FROM idempotency_keys WHERE key LIKE %s"
-                                          % harness.sql_literal(account + "-%"))}
-        self.assertEqual(len(keys), clients * per_client, "a command's key row is missing")
+                self.assertIn(r.status, (200, 201), r)
+                for ev in r.body["events"]:
+                    e = events[(ev["stream_id"], ev["version"])]
+                    self.assertEqual((e["position"], e["data"]["amount_cents"]),
+                                     (ev["position"], body["amount_cents"]))
+                    seen.setdefault(ev["stream_id"], []).append(ev["version"])
+                    a = ev["stream_id"][len("account-"):]
+                    credit = e["type"] in ("FundsDeposited", "TransferReceived")
+                    balance[a] += body["amount_cents"] * (1 if credit else -1)
+            for stream, versions in seen.items():
+                self.assertEqual(versions, sorted(versions), "answers out of order on " + stream)
+        for a in accounts:
+            history = account_balance_history(a)
+            self.assertGreaterEqual(min(history), 0)
+            self.assertEqual(history[-1], balance[a])
+        keys = harness.sql_value("SELECT count(*) FROM idempotency_keys WHERE key LIKE %s"
+                                 % harness.sql_literal(accounts[0] + "-%"))
+        self.assertEqual(int(keys), clients * per_client, "a command's key row is missing")
 
 
 if __name__ == "__main__":
