@@ -367,28 +367,30 @@ static bool columns_run(struct db_conn *c, enum query_stmt st, struct batch_colu
 }
 
 /* One row of ST_PROJ_ORDERS_* or ST_PROJ_ACCOUNTS_*: the document and the indexed columns,
- * all from the state it renders; the row id is the stream's. */
-static void order_row(struct batch_columns *t, const char *id, const struct order_slot *o)
+ * all from the state it renders; the row id is the stream's. doc is the batch's one buffer. */
+static void order_row(struct batch_columns *t, const char *id, const struct order_slot *o,
+                      struct render_buf *doc)
 {
-    char *doc = order_view_doc(&o->s);
+    render_reset(doc);
+    order_view_render(doc, &o->s);
     param_array_text(&t->col[0], id);
     param_array_text(&t->col[1], o->s.customer_id);
     param_array_text(&t->col[2], order_status_name(o->s.status));
     param_array_int(&t->col[3], o->s.version);
     param_array_int(&t->col[4], o->placed_position);
-    param_array_text(&t->col[5], doc);
-    free(doc);
+    param_array_text(&t->col[5], doc->text);
 }
 
-static void account_row(struct batch_columns *t, const char *id, const struct account_slot *a)
+static void account_row(struct batch_columns *t, const char *id, const struct account_slot *a,
+                        struct render_buf *doc)
 {
-    char *doc = account_view_doc(&a->s);
+    render_reset(doc);
+    account_view_render(doc, &a->s);
     param_array_text(&t->col[0], id);
     param_array_text(&t->col[1], a->s.owner);
     param_array_int(&t->col[2], a->s.version);
     param_array_int(&t->col[3], a->opened_position);
-    param_array_text(&t->col[4], doc);
-    free(doc);
+    param_array_text(&t->col[4], doc->text);
 }
 
 /* Events of a stream whose creating event never came cannot make a row; they are logged. */
@@ -396,6 +398,7 @@ void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
                 struct batch_columns *upd)
 {
     const struct keymap *m = orders ? &b->orders : &b->accounts;
+    struct render_buf doc = {0};
     columns_init(ins, orders ? 6 : 5);
     columns_init(upd, orders ? 6 : 5);
     for (int i = 0; i < m->count; i++) {
@@ -410,10 +413,11 @@ void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
             continue;
         }
         if (orders)
-            order_row(stored ? upd : ins, m->keys[i], &b->order[i]);
+            order_row(stored ? upd : ins, m->keys[i], &b->order[i], &doc);
         else
-            account_row(stored ? upd : ins, m->keys[i], &b->account[i]);
+            account_row(stored ? upd : ins, m->keys[i], &b->account[i], &doc);
     }
+    render_free(&doc);
 }
 
 void batch_columns_free(struct batch_columns *t)

@@ -3,6 +3,7 @@
 #ifndef ORDERLY_CODEC_H
 #define ORDERLY_CODEC_H
 
+#include "codec/render.h"
 #include "domain/domain.h"
 #include "err.h"
 #include <jansson.h>
@@ -45,6 +46,9 @@ json_t *account_view_json(const struct account_state *s);
  * The projector stores them in the read rows; GET copies them. The caller frees the text. */
 char *order_view_doc(const struct order_state *s);
 char *account_view_doc(const struct account_state *s);
+/* The same documents appended to b, for a caller rendering many into one buffer. */
+void order_view_render(struct render_buf *b, const struct order_state *s);
+void account_view_render(struct render_buf *b, const struct account_state *s);
 /* The inverse, for the projector: a stored document back into the state it was rendered from.
  * ERR_BAD_EVENT with why naming the field when doc is not such a document. */
 enum err order_view_decode(const char *doc, struct order_state *out, struct err_detail *why)

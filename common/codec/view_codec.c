@@ -1,6 +1,7 @@
 /* Aggregate states -> the query service's GET views, and the canonical JSON text used to hash
  * requests. Field sets are the contract's (API.md, "Query service"). */
 #include "codec/codec.h"
+#include "codec/render.h"
 #include "codec/state_fields.h"
 #include "codec/validate.h"
 #include "timefmt.h"
@@ -61,22 +62,30 @@ enum err account_view_decode(const char *doc, struct account_state *out, struct 
     return view_decode(doc, account_view_fields, out, "account", why);
 }
 
-/* Steals v; the same flags as every JSON answer (http_respond_json). */
-static char *doc_of(json_t *v)
+/* Rendered from the table without a jansson tree (codec/render.h): the same bytes as
+ * json_dumps(order_view_json(s), JSON_COMPACT), the flags of every JSON answer. */
+void order_view_render(struct render_buf *b, const struct order_state *s)
 {
-    char *text = json_dumps(v, JSON_COMPACT);
-    json_decref(v);
-    return text;
+    render_object(b, order_view_fields, s);
+}
+
+void account_view_render(struct render_buf *b, const struct account_state *s)
+{
+    render_object(b, account_view_fields, s);
 }
 
 char *order_view_doc(const struct order_state *s)
 {
-    return doc_of(order_view_json(s));
+    struct render_buf b = {0};
+    order_view_render(&b, s);
+    return b.text;
 }
 
 char *account_view_doc(const struct account_state *s)
 {
-    return doc_of(account_view_json(s));
+    struct render_buf b = {0};
+    account_view_render(&b, s);
+    return b.text;
 }
 
 /* JSON_ENCODE_ANY so a non-object (never sent today) still hashes instead of returning NULL.
