@@ -252,22 +252,22 @@ static void run_with_retries(struct command_request *cr, const struct command *c
 /* A batch is decided again from a fresh load when another replica took a version, as a lone
  * command is; when a key turns out to be stored already, each runs alone, in order (nothing of
  * the batch was written). */
-static void run_batch_with_retries(struct hot_member *const *m, int n)
+static void run_batch_with_retries(struct hot_batch *b)
 {
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-        enum hot_outcome o = hot_batch_attempt(m, n);
+        enum hot_outcome o = hot_batch_attempt(b);
         if (o == HOT_DONE)
             return;
         if (o == HOT_ALONE) {
-            for (int i = 0; i < n; i++)
-                run_with_retries(m[i]->cr, m[i]->c);
+            for (int i = 0; i < b->n; i++)
+                run_with_retries(b->m[i]->cr, b->m[i]->c);
             return;
         }
         atomic_fetch_add(&retries_concurrent_writer, 1);
         back_off(attempt);
     }
-    for (int i = 0; i < n; i++)
-        respond_transient(m[i]->cr, ERR_CONFLICT,
+    for (int i = 0; i < b->n; i++)
+        respond_transient(b->m[i]->cr, ERR_CONFLICT,
                           "too many concurrent writers on this stream, retry");
 }
 
@@ -363,14 +363,9 @@ static void run_command(struct command_request *cr, struct command *c)
 
 /* What the holder may add to its batch: the same stream, and no Idempotency-Key twice (the
  * second must replay the first's answer, which only exists once the first committed). */
-struct batch_fit {
-    struct hot_member *m[BATCH_MAX];
-    int n;
-};
-
 static bool fits_batch(void *cls, void *joinable)
 {
-    struct batch_fit *b = cls;
+    struct hot_batch *b = cls;
     struct hot_member *m = joinable;
     if (b->n >= BATCH_MAX || strcmp(m->stream_id, b->m[0]->stream_id) != 0)
         return false;
@@ -381,8 +376,25 @@ static bool fits_batch(void *cls, void *joinable)
     return true;
 }
 
-/* The turn's holder takes the commands already waiting behind it (never waiting for more) and
- * decides them with its own; alone, it runs exactly as any other command. */
+/* The turn's holder and the commands it took from the stream's queue. */
+struct holder {
+    struct hot_batch batch;
+    const struct stream_turns *turns;
+    struct stream_taken taken;
+};
+
+/* hot_batch's take: whatever queued behind the holder by now joins, on its connection. */
+static void take_waiting(struct hot_batch *b, void *cls)
+{
+    struct holder *h = cls;
+    int from = b->n;
+    stream_queue_take(h->turns, fits_batch, b, &h->taken, BATCH_MAX - 1);
+    for (int i = from; i < b->n; i++)
+        b->m[i]->cr->db = b->m[0]->cr->db;
+}
+
+/* The turn's holder decides the commands queued behind it with its own: those there when it
+ * got its connection and those that queued during its load. It never waits for company. */
 static void run_as_holder(struct hot_member *me, const struct stream_turns *turns)
 {
     struct command_request *cr = me->cr;
@@ -391,19 +403,13 @@ static void run_as_holder(struct hot_member *me, const struct stream_turns *turn
         respond_transient(cr, ERR_DB_DOWN, why.detail);
         return;
     }
-    struct batch_fit b = {{me}, 1};
-    struct stream_taken taken;
-    stream_queue_take(turns, fits_batch, &b, &taken, BATCH_MAX - 1);
-    hot_batch_observe(b.n);
-    for (int i = 1; i < b.n; i++)
-        b.m[i]->cr->db = cr->db;
-    if (b.n == 1)
-        run_with_retries(cr, me->c);
-    else
-        run_batch_with_retries(b.m, b.n);
-    for (int i = 1; i < b.n; i++)
-        b.m[i]->cr->db = NULL;
-    stream_queue_answered(turns, &taken);
+    struct holder h = {.batch = {{me}, 1, take_waiting, &h}, .turns = turns};
+    take_waiting(&h.batch, &h);
+    run_batch_with_retries(&h.batch);
+    hot_batch_observe(h.batch.n);
+    for (int i = 1; i < h.batch.n; i++)
+        h.batch.m[i]->cr->db = NULL;
+    stream_queue_answered(turns, &h.taken);
     db_pool_put(pool, cr->db);
 }
 

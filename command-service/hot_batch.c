@@ -122,13 +122,16 @@ static enum append_outcome append_accepted(struct hot_member *const *m, int n)
     return out;
 }
 
-enum hot_outcome hot_batch_attempt(struct hot_member *const *m, int n)
+enum hot_outcome hot_batch_attempt(struct hot_batch *b)
 {
     struct world *loaded = xcalloc(1, sizeof *loaded), *w = xmalloc(sizeof *w);
     struct loaded_world lw;
     struct err_detail why = {0};
     enum hot_outcome next = HOT_DONE;
-    enum err rc = world_store_load(m[0]->cr->db, m[0]->c, loaded, &lw, &why);
+    enum err rc = world_store_load(b->m[0]->cr->db, b->m[0]->c, loaded, &lw, &why);
+    b->take(b, b->cls);
+    struct hot_member *const *m = b->m;
+    int n = b->n;
     if (rc != ERR_OK) {
         for (int i = 0; i < n; i++)
             respond_transient(m[i]->cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);

@@ -24,8 +24,18 @@ enum hot_outcome {
     HOT_ALONE  /* a key was already stored (or busy): nothing written, run each alone */
 };
 
-/* One load, decide and append of m[0..n) (joinable commands on one stream, in order). */
-enum hot_outcome hot_batch_attempt(struct hot_member *const *m, int n);
+/* The commands of one batch, m[0] the turn's holder, in order of arrival. */
+struct hot_batch {
+    struct hot_member *m[BATCH_MAX];
+    int n;
+    /* Adds the commands that queued behind the holder meanwhile (none is waited for). */
+    void (*take)(struct hot_batch *b, void *cls);
+    void *cls;
+};
+
+/* One load, decide and append of the batch (joinable commands on one stream, in order). The
+ * commands that queued during the load join it before anything is decided. */
+enum hot_outcome hot_batch_attempt(struct hot_batch *b);
 
 /* Records that a turn's holder decided n commands (1: it ran alone). */
 void hot_batch_observe(int n);

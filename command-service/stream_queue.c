@@ -187,7 +187,7 @@ enum stream_turn stream_queue_enter_joinable(struct stream_turns *t, const char 
 int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *cls,
                       struct stream_taken *out, int max)
 {
-    out->n = 0;
+    int before = out->n;
     if (t->n != 1)
         return 0;
     struct slot *s = &slots[t->slot[0]];
@@ -200,7 +200,7 @@ int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *c
         out->joinable[out->n++] = w->joinable;
     }
     pthread_mutex_unlock(&s->mu);
-    return out->n;
+    return out->n - before;
 }
 
 void stream_queue_answered(const struct stream_turns *t, struct stream_taken *taken)

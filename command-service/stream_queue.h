@@ -46,9 +46,10 @@ struct stream_taken {
 /* Under the slot's lock, so it must only look at joinable. */
 typedef bool (*stream_fits_fn)(void *cls, void *joinable);
 
-/* Only while holding t for one stream: takes from the front of its queue, oldest first, up to
- * max joinable waiters that fits() accepts, and stops at the first it does not (a later one
- * never overtakes it). They stay asleep, no longer queued, until stream_queue_answered. */
+/* Only while holding t for one stream: takes from the front of its queue, oldest first,
+ * joinable waiters that fits() accepts, and stops at the first it does not (a later one never
+ * overtakes it) or when out (start it with n = 0; each call adds to it) holds max. They stay
+ * asleep, no longer queued, until stream_queue_answered. Returns how many this call took. */
 int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *cls,
                       struct stream_taken *out, int max);
 

@@ -62,6 +62,7 @@ static int queue_and_take(struct waiter *ws, int n, const char *stream, int max,
         wait_for_waiting(i + 1);
     }
     int calls = 0;
+    taken->n = 0;
     return stream_queue_take(held, fits, &calls, taken, max);
 }
 
@@ -123,7 +124,7 @@ START_TEST(test_two_stream_holder_takes_nothing)
 {
     static const char two[][STREAM_ID_MAX + 1] = {"account-t3", "account-t4"};
     struct stream_turns held;
-    struct stream_taken taken;
+    struct stream_taken taken = {0};
     ck_assert(stream_queue_enter(&held, two, 2, 0));
     int calls = 0;
     ck_assert_int_eq(stream_queue_take(&held, fits, &calls, &taken, 8), 0);
