@@ -277,6 +277,18 @@ class OpenApiConformanceTest(unittest.TestCase):
                 chk(client, "GET", probe, probe, 200)
                 chk(client, "POST", probe, probe, 405, {})
 
+        # The shipped SQL-defined projections (docs/views.md), once the leader has built them.
+        views, row = "/v1/views/{name}", "/v1/views/{name}/{key...}"
+        self.assertTrue(harness.wait_until(
+            lambda: q.get("/v1/views/daily_money_movement?limit=1").status == 200))
+        chk(q, "GET", views, "/v1/views/daily_money_movement?account_id=%s&min_position=%d"
+            % (a, last), 200)
+        chk(q, "GET", views, "/v1/views/awaiting_shipment?nope=1", 400)
+        chk(q, "GET", views, "/v1/views/no_such_view", 404)
+        day = q.get("/v1/streams/account-%s/events" % a).body["events"][1]["recorded_at"][:10]
+        chk(q, "GET", row, "/v1/views/daily_money_movement/%s/%s" % (a, day), 200)
+        chk(q, "GET", row, "/v1/views/daily_money_movement/%s/1999-01-01" % a, 404)
+
         # Every documented operation got a success and an error.
         for template, ops in self.spec["paths"].items():
             for method in ops:
