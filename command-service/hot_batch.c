@@ -129,7 +129,8 @@ enum hot_outcome hot_batch_attempt(struct hot_batch *b)
     struct err_detail why = {0};
     enum hot_outcome next = HOT_DONE;
     enum err rc = world_store_load(b->m[0]->cr->db, b->m[0]->c, loaded, &lw, &why);
-    b->take(b, b->cls);
+    if (rc == ERR_OK) /* a failed load answers only those who were there */
+        b->take(b, b->cls);
     struct hot_member *const *m = b->m;
     int n = b->n;
     if (rc != ERR_OK) {
