@@ -11,6 +11,7 @@
 #include "pii.h"
 #include "respond.h"
 #include "store/store.h"
+#include "stream_cache.h"
 #include "stream_queue.h"
 #include "uuid.h"
 #include "world_store.h"
@@ -261,6 +262,7 @@ static void run_batch_with_retries(struct hot_batch *b)
         if (o == HOT_ALONE) {
             for (int i = 0; i < b->n; i++)
                 run_with_retries(b->m[i]->cr, b->m[i]->c);
+            stream_cache_forget(b->m[0]->stream_id);
             return;
         }
         atomic_fetch_add(&retries_concurrent_writer, 1);
@@ -352,12 +354,14 @@ static void run_command(struct command_request *cr, struct command *c)
 {
     char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
     struct stream_turns turns;
-    if (!stream_queue_enter(&turns, (const char(*)[STREAM_ID_MAX + 1]) ids,
-                            command_streams(c, NULL, ids), turn_wait_ms)) {
+    int n = command_streams(c, NULL, ids);
+    if (!stream_queue_enter(&turns, (const char(*)[STREAM_ID_MAX + 1]) ids, n, turn_wait_ms)) {
         respond_transient(cr, ERR_DB_DOWN, TURN_LATE);
         return;
     }
     run_on_connection(cr, c);
+    for (int i = 0; i < n; i++) /* it may have written there: a batch must load again */
+        stream_cache_forget(ids[i]);
     stream_queue_leave(&turns);
 }
 

@@ -6,6 +6,7 @@
 #include "command_target.h"
 #include "notifier.h"
 #include "store/store.h"
+#include "stream_cache.h"
 #include "world_store.h"
 #include "xalloc.h"
 
@@ -122,15 +123,27 @@ static enum append_outcome append_accepted(struct hot_member *const *m, int n)
     return out;
 }
 
-enum hot_outcome hot_batch_attempt(struct hot_batch *b)
+/* The batch's starting state: the one the stream's last batch here left (no round trip), or
+ * a real load, during which more commands may have queued. */
+static enum err start_state(struct hot_batch *b, bool use_cache, struct world *loaded,
+                            struct loaded_world *lw, bool *cached, struct err_detail *why)
+{
+    *cached = use_cache && stream_cache_get(b->m[0]->stream_id, b->n > 1, loaded, lw);
+    enum err rc = *cached ? ERR_OK : world_store_load(b->m[0]->cr->db, b->m[0]->c, loaded, lw, why);
+    if (rc == ERR_OK) /* a failed load answers only those who were there */
+        b->take(b, b->cls);
+    return rc;
+}
+
+static enum hot_outcome attempt(struct hot_batch *b, bool use_cache)
 {
     struct world *loaded = xcalloc(1, sizeof *loaded), *w = xmalloc(sizeof *w);
     struct loaded_world lw;
     struct err_detail why = {0};
     enum hot_outcome next = HOT_DONE;
-    enum err rc = world_store_load(b->m[0]->cr->db, b->m[0]->c, loaded, &lw, &why);
-    if (rc == ERR_OK) /* a failed load answers only those who were there */
-        b->take(b, b->cls);
+    const char *sid = b->m[0]->stream_id;
+    bool cached;
+    enum err rc = start_state(b, use_cache, loaded, &lw, &cached, &why);
     struct hot_member *const *m = b->m;
     int n = b->n;
     if (rc != ERR_OK) {
@@ -140,7 +153,14 @@ enum hot_outcome hot_batch_attempt(struct hot_batch *b)
     }
     memcpy(w, loaded, sizeof *w);
     int accepted = decide_all(m, n, w, &lw);
+    if (cached && accepted < n) { /* a refusal is only ever decided over a real load */
+        stream_cache_forget(sid);
+        next = attempt(b, false);
+        goto out;
+    }
     enum append_outcome appended = accepted ? append_accepted(m, n) : APPENDED;
+    if (appended != APPENDED)
+        stream_cache_forget(sid);
     if (appended == AGAIN || appended == ALONE) {
         next = appended == AGAIN ? HOT_RETRY : HOT_ALONE;
         goto out;
@@ -149,11 +169,18 @@ enum hot_outcome hot_batch_attempt(struct hot_batch *b)
         for (int i = 0; i < n; i++)
             if (m[i]->rc != ERR_OK)
                 respond_refusal(m[i]->cr, m[i]->rc, &m[i]->why);
-        if (accepted)
+        if (accepted && !cached)
             world_store_after_append(m[0]->cr->db, loaded, &lw);
+        if (accepted)
+            stream_cache_put(sid, w, &lw, !cached, n > 1);
     }
 out:
     free(loaded);
     free(w);
     return next;
+}
+
+enum hot_outcome hot_batch_attempt(struct hot_batch *b)
+{
+    return attempt(b, true);
 }

@@ -97,6 +97,51 @@ class HotBatchTest(CommandTest):
         return [self.post_to("/v1/accounts/%s/%s" % (account, kind), {"amount_cents": amount},
                              headers) for kind, amount, headers in plan]
 
+    def batch_behind_holder(self, account, plan):
+        """A deposit of 100 that holds the account's turn while it waits on a lock the test
+        holds on events, and plan's (kind, body, headers) queued behind it in that order: the
+        holder appends alone, then the next takes the rest into one batch. Returns the
+        holder's answer and the plan's."""
+        lock = Session(harness.env().cluster.url, harness.env().cluster.bindir)
+        try:
+            self.assertIsNotNone(lock.run("BEGIN; LOCK TABLE events IN SHARE MODE"))
+            holder_threads, holder = self.start_holder("/v1/accounts/%s/deposit" % account,
+                                                        {"amount_cents": 100})
+            threads, results = self.queue_behind([
+                (lambda kind=kind, body=body, h=h: self.post_to(
+                    "/v1/accounts/%s/%s" % (account, kind), body, h))
+                for kind, body, h in plan])
+        finally:
+            lock.run("COMMIT")
+            lock.close()
+        for t in holder_threads + threads:
+            t.join(60)
+        return holder[0], results
+
+    def test_stale_hot_state_is_never_trusted(self):
+        """After a batch the service keeps the stream's state for the next one. Another writer
+        (here the shared service) makes it stale: a deposit decided over it proposes a taken
+        version and is decided again from a load; a withdrawal it would refuse is decided
+        again from a load and accepted."""
+        account = self.open_account(balance=1000)  # v1, v2
+        retries = 'orderly_command_retries_total{cause="concurrent_writer"}'
+        deposit = ("deposit", {"amount_cents": 1}, {})
+        for stale_write, command, version, status in [
+                (5, ("deposit", {"amount_cents": 7}), 7, 200),  # batch to v5, other writer v6
+                (5000, ("withdraw", {"amount_cents": 6000}), 12, 200)]:
+            holder, results = self.batch_behind_holder(account, [deposit, deposit])
+            self.assertEqual([r.status for r in [holder] + results], [200] * 3)
+            self.deposit(account, stale_write)  # through the shared service
+            before = metric(self.port, retries)
+            r = self.post_to("/v1/accounts/%s/%s" % (account, command[0]), command[1])
+            self.assertEqual((r.status, r.body.get("version")), (status, version), r)
+            if command[0] == "deposit":
+                self.assertEqual(metric(self.port, retries), before + 1,
+                                 "the kept state was not used (or not found stale)")
+        history = account_balance_history(account)
+        self.assertEqual(history[-1], 1000 + 102 + 5 + 7 + 102 + 5000 - 6000)
+        self.assertEqual(len(history), 12)
+
     def test_mixed_batch_answers_as_if_alone(self):
         batched, alone = self.open_account(balance=1000), self.open_account(balance=1000)
         # versions: opened 1, deposit 2; the holder's deposit makes 3. Then, in this order:
@@ -111,21 +156,9 @@ class HotBatchTest(CommandTest):
         keyed = lambda who, h: {k: (who + v if k == "Idempotency-Key" else v)
                                 for k, v in h.items()}
         before = batches(self.port)
-        lock = Session(harness.env().cluster.url, harness.env().cluster.bindir)
-        try:
-            self.assertIsNotNone(lock.run("BEGIN; LOCK TABLE events IN SHARE MODE"))
-            holder_threads, holder = self.start_holder("/v1/accounts/%s/deposit" % batched,
-                                                        {"amount_cents": 100})
-            threads, results = self.queue_behind([
-                (lambda kind=kind, amount=amount, h=h: self.post_to(
-                    "/v1/accounts/%s/%s" % (batched, kind), {"amount_cents": amount},
-                    keyed(batched, h))) for kind, amount, h in plan])
-        finally:
-            lock.run("COMMIT")
-            lock.close()
-        for t in holder_threads + threads:
-            t.join(60)
-        self.assertEqual(holder[0].status, 200, holder[0])
+        holder, results = self.batch_behind_holder(batched, [
+            (kind, {"amount_cents": amount}, keyed(batched, h)) for kind, amount, h in plan])
+        self.assertEqual(holder.status, 200, holder)
         after = batches(self.port)
         self.assertEqual((after[0] - before[0], after[1] - before[1]),
                          (2, 1 + len(plan)), "the holder alone, then one batch of the rest")
