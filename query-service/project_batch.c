@@ -491,13 +491,21 @@ static enum err move_checkpoint(struct db_conn *c, int64_t from, int64_t to)
     return db_write(c, ST_PROJ_NOTIFY, note, NULL, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
 }
 
+static _Thread_local batch_hook before_checkpoint;
+
+void batch_before_checkpoint(batch_hook hook)
+{
+    before_checkpoint = hook;
+}
+
 static enum err write_all(struct batch *b, int64_t from, int64_t to)
 {
     /* rm_orders, rm_accounts, then the deltas: the order rebuild's swap locks them in. */
     if (!save_rows(b, true) || !save_rows(b, false) || !save_deltas(b, true) ||
         !save_deltas(b, false))
         return ERR_DB_DOWN;
-    return move_checkpoint(b->c, from, to);
+    enum err rc = before_checkpoint ? before_checkpoint(b->c, from, to) : ERR_OK;
+    return rc == ERR_OK ? move_checkpoint(b->c, from, to) : rc;
 }
 
 void batch_free(struct batch *b)

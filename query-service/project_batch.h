@@ -27,4 +27,11 @@ enum err batch_apply_txn(struct db_conn *c, const PGresult *events, int64_t from
                          enum batch_txn txn, struct err_detail *why)
     __attribute__((warn_unused_result));
 
+/* Issue 17: a step the calling thread's batches run inside their transaction after the rows
+ * are written and before the checkpoint moves (the SQL views: their catalog rows are locked
+ * before the projections row). Thread-local, so `rebuild`'s batches never run the projector's;
+ * NULL (the default) for none. An error other than ERR_OK rolls the batch back. */
+typedef enum err (*batch_hook)(struct db_conn *c, int64_t from, int64_t to);
+void batch_before_checkpoint(batch_hook hook);
+
 #endif
