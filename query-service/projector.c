@@ -8,6 +8,7 @@
 #include "log.h"
 #include "project_batch.h"
 #include "query_db.h"
+#include "views_runtime.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -74,6 +75,7 @@ static void publish(int64_t position, int64_t head, enum projector_status st, co
     pub.p.position = position;
     pub.p.head = head > position ? head : position;
     pub.p.status = st;
+    views_leading(st == PROJECTOR_LEADER);
     if (error)
         snprintf(pub.p.error, sizeof pub.p.error, "%s", error);
     else if (st != PROJECTOR_FAILED)
@@ -86,6 +88,7 @@ static void publish_status(enum projector_status st)
 {
     pthread_mutex_lock(&pub.mu);
     pub.p.status = st;
+    views_leading(st == PROJECTOR_LEADER);
     pthread_cond_broadcast(&pub.advanced);
     pthread_mutex_unlock(&pub.mu);
 }
@@ -280,7 +283,7 @@ static bool step(struct session *s, bool *more)
         return false;
     if (!s->leader || s->failed)
         return follow(s);
-    if (!advance_horizon(s))
+    if (!advance_horizon(s) || !views_watch(s->c))
         return false;
     if (s->horizon > s->checkpoint)
         return project_once(s, more);
@@ -354,6 +357,8 @@ static void *projector_main(void *arg)
 {
     struct session *s = arg;
     int backoff_ms = BACKOFF_MIN_MS;
+    /* The live SQL views move inside every batch, before its checkpoint (issue 17). */
+    batch_before_checkpoint(views_apply_live);
     while (!atomic_load(&stopping)) {
         if (!db_connected(s->c) && !open_session(s)) {
             publish_status(PROJECTOR_DISCONNECTED);
@@ -391,6 +396,10 @@ bool projector_start(const char *database_url)
         return false;
     }
     thread_started = true;
+    if (!views_start(database_url)) {
+        projector_stop();
+        return false;
+    }
     return true;
 }
 
@@ -398,6 +407,7 @@ void projector_stop(void)
 {
     if (!thread_started)
         return;
+    views_stop();
     atomic_store(&stopping, true);
     pthread_join(thread, NULL);
     thread_started = false;
@@ -482,4 +492,5 @@ void projector_metrics(void *buf)
     for (int i = 0; i < WOKEN_NONE; i++)
         metrics_printf(buf, "orderly_projector_moves_total{woken_by=\"%s\"} %" PRIu64 "\n",
                        woken[i], (uint64_t)atomic_load(&moves[i]));
+    views_metrics(buf);
 }

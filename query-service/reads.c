@@ -422,6 +422,27 @@ enum err reads_database(json_t **out)
     return ERR_OK;
 }
 
+/* One row of ST_PROJECTIONS; a SQL view (issue 17) also says its version, generation and state
+ * (building beside the live one, or live). */
+static json_t *projection_json(const PGresult *res, int i)
+{
+    int64_t position = query_db_int(res, i, 1), head = query_db_int(res, i, 5);
+    if (head < position)
+        head = position;
+    json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:o, s:s}", "name", PQgetvalue(res, i, 0),
+                          "position", (json_int_t)position, "head_position", (json_int_t)head,
+                          "lag_events", (json_int_t)(head - position), "updated_at",
+                          time_json(res, i, 2), "status", PQgetvalue(res, i, 3));
+    if (*PQgetvalue(res, i, 4))
+        json_object_set_new(p, "error", json_string(PQgetvalue(res, i, 4)));
+    if (!PQgetisnull(res, i, 6)) {
+        json_object_set_new(p, "version", json_string(PQgetvalue(res, i, 6)));
+        json_object_set_new(p, "generation", json_integer(query_db_int(res, i, 7)));
+        json_object_set_new(p, "state", json_string(PQgetvalue(res, i, 8)));
+    }
+    return p;
+}
+
 enum err reads_projections(json_t **out)
 {
     enum err e = ERR_OK;
@@ -429,18 +450,8 @@ enum err reads_projections(json_t **out)
     if (!res)
         return e;
     json_t *arr = json_array();
-    for (int i = 0; i < PQntuples(res); i++) {
-        int64_t position = query_db_int(res, i, 1), head = query_db_int(res, i, 5);
-        if (head < position)
-            head = position;
-        json_t *p = json_pack("{s:s, s:I, s:I, s:I, s:o, s:s}", "name", PQgetvalue(res, i, 0),
-                              "position", (json_int_t)position, "head_position", (json_int_t)head,
-                              "lag_events", (json_int_t)(head - position), "updated_at",
-                              time_json(res, i, 2), "status", PQgetvalue(res, i, 3));
-        if (*PQgetvalue(res, i, 4))
-            json_object_set_new(p, "error", json_string(PQgetvalue(res, i, 4)));
-        json_array_append_new(arr, p);
-    }
+    for (int i = 0; i < PQntuples(res); i++)
+        json_array_append_new(arr, projection_json(res, i));
     PQclear(res);
     *out = arr;
     return ERR_OK;

@@ -25,6 +25,10 @@
     "unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) "                      \
     "AS r(account_id, owner, version, opened_position, doc)"
 
+/* A row of /v1/projections as far as the read model and the SQL views share it (h: the head). */
+#define SQL_PROJECTION_COLS                                                                        \
+    "name, position, " SQL_MS("updated_at") ", status, coalesce(error, ''), h.head, "
+
 /* X(id, nparams, sql) */
 #define STATEMENT_TABLE(X)                                                                         \
     X(ST_PING, 0, "SELECT 1")                                                                      \
@@ -142,10 +146,28 @@
     X(ST_FEED, 3,                                                                                  \
       "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
       "ORDER BY position LIMIT $3")                                                                \
+    /* The built-in read model first, then every SQL view not retired (issue 17), one snapshot;    \
+     * the views' version, generation and state are NULL for the read model. */                    \
     X(ST_PROJECTIONS, 0,                                                                           \
-      "SELECT name, position, " SQL_MS("updated_at") ", status, coalesce(error, ''), "             \
-                                                     "(SELECT coalesce(max(position), 0) FROM "    \
-                                                     "events) FROM projections ORDER BY name")     \
+      "WITH h AS (SELECT coalesce(max(position), 0) AS head FROM events) "                         \
+      "SELECT " SQL_PROJECTION_COLS "NULL, NULL::int, NULL, 0 FROM projections, h UNION ALL "      \
+      "SELECT " SQL_PROJECTION_COLS "version, generation, state, 1 FROM orderly_views, h "         \
+      "WHERE state <> 'retired' ORDER BY 10, 1, 8")                                                \
+    /* SQL views (issue 17, views_runtime.c). Handlers run as orderly_query whatever role the      \
+     * service connects as ($1: to the end of the transaction, else of the session); a role that   \
+     * may not become it keeps its own. Then: inside the projector's batch transaction, before its \
+     * checkpoint moves; the builder's catch-up steps; the catalog as metrics show it. */          \
+    X(ST_VIEWS_QUERY_ROLE, 1,                                                                      \
+      "SELECT set_config('role', 'orderly_query', $1::boolean) "                                   \
+      "WHERE pg_has_role('orderly_query', 'MEMBER')")                                              \
+    X(ST_VIEWS_APPLY_LIVE, 2, "SELECT orderly_views_apply_live($1::bigint, $2::bigint)")           \
+    X(ST_VIEWS_BUILDING, 0,                                                                        \
+      "SELECT schema_name, name FROM orderly_views WHERE state = 'building' "                      \
+      "AND status = 'running' ORDER BY registered_at, schema_name")                                \
+    X(ST_VIEW_BUILD_STEP, 2, "SELECT * FROM orderly_view_build_step($1::text, $2::int)")           \
+    X(ST_VIEWS_STATE, 0,                                                                           \
+      "SELECT name, generation, state, status, position FROM orderly_views "                       \
+      "WHERE state <> 'retired' ORDER BY name, generation")                                        \
     X(ST_VERIFY_STREAM, 1, SQL_VERIFY_STREAM)                                                      \
     X(ST_VERIFY_ALL, 0, SQL_VERIFY_ALL)
 
