@@ -90,8 +90,8 @@ enum err store_append(struct db_conn *c, const struct append_request *a, char **
 /* Appends the events and idempotency rows of n commands (a[i] as for store_append, without
  * account keys) in one statement and one transaction, in order. On ERR_OK bodies[i] (caller
  * frees each) is command i's success body, byte for byte what store_append would have rendered
- * for it alone. Errors and *key_taken as for store_append, for the batch as a whole: nothing
- * was written. */
+ * for it alone (n == 1 is store_append itself). Errors and *key_taken as for store_append, for
+ * the batch as a whole: nothing was written. */
 enum err store_append_batch(struct db_conn *c, const struct append_request *a, int n, char **bodies,
                             size_t *lens, bool *key_taken) __attribute__((warn_unused_result));
 
