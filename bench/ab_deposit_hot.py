@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Interleaved A/B of hot Deposit (issue 15) across builds, each run on a fresh
+production-durability cluster with query-service not started: Deposit on 4 hot accounts at 16
+connections (commands/s, internal retries/s from orderly_command_retries_total, p50, p99, CPU
+per 1000 commands of the service and of PostgreSQL, the mean batch from
+orderly_command_batch_size when the build has it), then Deposit and PlaceOrder on one
+connection (p50, p99: a lone command must not wait for company).
+Usage: bench/ab_deposit_hot.py [--rounds 3] [--secs 5] NAME=BUILD_DIR ...
+A build dir of another commit: see bench/ab_place_order.py."""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import sys
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import benchlib as bl  # noqa: E402
+
+HOT = 4
+
+
+def metric(url, name):
+    """An unlabelled or fully labelled series' value from /metrics, 0 when absent."""
+    text = urllib.request.urlopen(url + "/metrics", timeout=30).read().decode()
+    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    return float(m.group(1)) if m else 0.0
+
+
+def post(url, path, body):
+    req = urllib.request.Request(url + path, json.dumps(body).encode(),
+                                 {"Content-Type": "application/json"})
+    urllib.request.urlopen(req, timeout=30).read()
+
+
+SERIES = ('orderly_command_retries_total{cause="concurrent_writer"}',
+          "orderly_command_batch_size_sum", "orderly_command_batch_size_count")
+
+
+def one_run(build, secs):
+    env = bl.BenchEnv()
+    env.build = build
+    env.start()
+    try:
+        c = env.service("command")
+        c.wait_ready()
+        for a in ["hot-%d" % k for k in range(1, HOT + 1)] + ["solo-1"]:
+            post(c.url, "/v1/accounts", {"account_id": a, "owner": "bench", "currency": "EUR"})
+        pm = env.cluster.postmaster_pid()
+        lua = lambda name: os.path.join(HERE, "wrk", name)  # noqa: E731
+        before = [metric(c.url, s) for s in SERIES]
+        hot = bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16, secs,
+                             ["hot-", HOT])
+        after = [metric(c.url, s) for s in SERIES]
+        batches = after[2] - before[2]
+        solo = bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 1, secs,
+                              ["solo-", 1])
+        order = bl.measure_wrk(c.proc.pid, pm, c.url + "/v1/orders", lua("place_order.lua"), 1,
+                               secs, [])
+        return {"hot/s": hot["ok_per_s"], "retries/s": (after[0] - before[0]) / hot["secs"],
+                "hot non2xx/s": hot["non2xx_per_s"], "hot p50": hot["p50_ms"],
+                "hot p99": hot["p99_ms"], "svc cpu ms/k": hot["cpu_ms_per_k"],
+                "pg cpu ms/k": hot["pg_cpu_ms_per_k"],
+                "batch mean": (after[1] - before[1]) / batches if batches else 1.0,
+                "dep1 p50": solo["p50_ms"], "dep1 p99": solo["p99_ms"],
+                "po1 p50": order["p50_ms"], "po1 p99": order["p99_ms"]}
+    finally:
+        env.destroy()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR")
+    a = ap.parse_args()
+    variants = [(v.partition("=")[0], os.path.abspath(v.partition("=")[2])) for v in a.variants]
+    print("load average before: %.2f" % os.getloadavg()[0])
+    res = {}
+    for r in range(a.rounds):
+        for name, build in variants:
+            row = one_run(build, a.secs)
+            res.setdefault(name, []).append(row)
+            print("round %d %-8s " % (r, name) + ", ".join(
+                "%s %.1f" % kv for kv in row.items()), flush=True)
+    print("load average after: %.2f\nmedians of %d rounds of %d s:" % (
+        os.getloadavg()[0], a.rounds, a.secs))
+    for name, rows in res.items():
+        print("%-8s " % name + ", ".join("%s %.1f" % (k, statistics.median(r[k] for r in rows))
+                                         for k in rows[0]))
+
+
+if __name__ == "__main__":
+    main()
