@@ -2,6 +2,7 @@
  * requests. Field sets are the contract's (API.md, "Query service"). */
 #include "codec/codec.h"
 #include "codec/render.h"
+#include "codec/scan.h"
 #include "codec/state_fields.h"
 #include "codec/validate.h"
 #include "timefmt.h"
@@ -33,10 +34,15 @@ json_t *account_view_json(const struct account_state *s)
     return validate_to_json(account_view_fields, s);
 }
 
-/* Parses doc into out through specs; the first bad field names the failure. */
-static enum err view_decode(const char *doc, const struct field_spec *specs, void *out,
+/* Parses doc into out (size bytes, zeroed) through specs; the first bad field names the
+ * failure. The documents are the renderer's plain text, so the scanner reads nearly all of
+ * them; jansson reads the rest and words the errors. */
+static enum err view_decode(const char *doc, const struct field_spec *specs, void *out, size_t size,
                             const char *what, struct err_detail *why)
 {
+    if (scan_object(doc, specs, out) == SCAN_OK)
+        return ERR_OK;
+    memset(out, 0, size);
     json_error_t jerr;
     json_t *j = json_loads(doc, 0, &jerr);
     struct err_detail fields = {0};
@@ -53,13 +59,13 @@ static enum err view_decode(const char *doc, const struct field_spec *specs, voi
 enum err order_view_decode(const char *doc, struct order_state *out, struct err_detail *why)
 {
     memset(out, 0, sizeof *out);
-    return view_decode(doc, order_view_fields, out, "order", why);
+    return view_decode(doc, order_view_fields, out, sizeof *out, "order", why);
 }
 
 enum err account_view_decode(const char *doc, struct account_state *out, struct err_detail *why)
 {
     memset(out, 0, sizeof *out);
-    return view_decode(doc, account_view_fields, out, "account", why);
+    return view_decode(doc, account_view_fields, out, sizeof *out, "account", why);
 }
 
 /* Rendered from the table without a jansson tree (codec/render.h): the same bytes as

@@ -4,6 +4,7 @@
  * buffers, empty optional fields, every integer edge, odd counts and statuses. */
 #include "codec/codec.h"
 #include "codec/render.h"
+#include "codec/state_fields.h"
 #include "codec/validate.h"
 
 #include "run_suite.h"
@@ -265,6 +266,111 @@ START_TEST(reset_buffer_renders_each_document_alone)
 }
 END_TEST
 
+/* ---- documents read back (view_codec.c: the scanner, or jansson for non-ASCII) ---- */
+
+static void valid_id(char *buf, int len)
+{
+    static const char chars[] = "AZaz09_-q";
+    for (int i = 0; i < len; i++)
+        buf[i] = chars[below((int)sizeof chars - 1)];
+    buf[len] = '\0';
+}
+
+/* Printable text, now and then with a quote, a backslash or UTF-8 (jansson reads those). */
+static void valid_text(char *buf, int max_chars)
+{
+    int n = below(max_chars + 1), len = 0;
+    for (int i = 0; i < n; i++) {
+        int pick = below(40);
+        const char *p = pick == 0 ? "\"" : pick == 1 ? "\\" : pick == 2 ? "\xc3\xa9" : "k";
+        memcpy(buf + len, p, strlen(p));
+        len += (int)strlen(p);
+    }
+    buf[len] = '\0';
+}
+
+static int64_t between(int64_t lo, int64_t hi)
+{
+    return lo + (int64_t)(next() % (uint64_t)(hi - lo + 1));
+}
+
+static void valid_order(struct order_state *s)
+{
+    memset(s, 0, sizeof *s);
+    s->status = (enum order_status)between(ORDER_PLACED, ORDER_CANCELLED);
+    s->version = between(1, MONEY_MAX);
+    valid_id(s->order_id, 1 + below(ID_MAX));
+    valid_id(s->customer_id, 1 + below(ID_MAX));
+    strcpy(s->currency, below(2) ? "EUR" : "JPY");
+    s->item_count = 1 + (below(4) == 0 ? below(ITEMS_MAX) : below(3));
+    for (int i = 0; i < s->item_count; i++) {
+        valid_text(s->items[i].sku, 10);
+        if (s->items[i].sku[0] == '\0')
+            strcpy(s->items[i].sku, "s");
+        s->items[i].quantity = between(1, QUANTITY_MAX);
+        s->items[i].unit_price_cents = between(0, UNIT_PRICE_MAX);
+    }
+    s->total_cents = between(0, MONEY_MAX);
+    s->paid_cents = between(0, MONEY_MAX);
+    s->refunded_cents = between(0, MONEY_MAX);
+    if (below(2))
+        valid_id(s->account_id, 1 + below(ID_MAX));
+    valid_text(s->carrier, below(2) ? 0 : 20);
+    valid_text(s->tracking_number, below(2) ? 0 : 20);
+    valid_text(s->cancel_reason, below(2) ? 0 : TEXT_MAX / 2);
+    s->placed_at_ms = between(0, STATE_TIME_MAX);
+    s->updated_at_ms = between(0, STATE_TIME_MAX);
+}
+
+static void valid_account(struct account_state *s)
+{
+    memset(s, 0, sizeof *s);
+    s->status = (enum account_status)between(ACCOUNT_OPEN, ACCOUNT_CLOSED);
+    s->version = between(1, MONEY_MAX);
+    valid_id(s->account_id, 1 + below(ID_MAX));
+    valid_text(s->owner, 60);
+    strcpy(s->currency, "USD");
+    s->balance_cents = between(-MONEY_MAX, MONEY_MAX);
+    s->overdraft_limit_cents = between(0, MONEY_MAX);
+    s->opened_at_ms = between(0, STATE_TIME_MAX);
+    s->updated_at_ms = between(0, STATE_TIME_MAX);
+}
+
+/* The projector loads the states it folds onto from their documents: every byte comes back. */
+START_TEST(documents_decode_to_the_state_they_render)
+{
+    struct order_state *o = malloc(sizeof *o), *back = malloc(sizeof *back);
+    struct account_state a, a_back;
+    struct err_detail why = {0};
+    for (int r = 0; r < ROUNDS; r++) {
+        valid_order(o);
+        char *doc = order_view_doc(o);
+        ck_assert_msg(order_view_decode(doc, back, &why) == ERR_OK, "%s: %s", why.detail, doc);
+        ck_assert_msg(memcmp(o, back, sizeof *o) == 0, "round %d: %s", r, doc);
+        free(doc);
+        valid_account(&a);
+        doc = account_view_doc(&a);
+        ck_assert_msg(account_view_decode(doc, &a_back, &why) == ERR_OK, "%s", why.detail);
+        ck_assert_msg(memcmp(&a, &a_back, sizeof a) == 0, "round %d: %s", r, doc);
+        free(doc);
+    }
+    free(o);
+    free(back);
+}
+END_TEST
+
+/* A document that is not one is refused with the field named, by whichever reader. */
+START_TEST(bad_documents_name_the_field)
+{
+    struct account_state a;
+    struct err_detail why = {0};
+    ck_assert_int_eq(account_view_decode("{\"account_id\":\"a\"}", &a, &why), ERR_BAD_EVENT);
+    ck_assert_ptr_nonnull(strstr(why.detail, "account document field"));
+    ck_assert_int_eq(account_view_decode("{", &a, &why), ERR_BAD_EVENT);
+    ck_assert_ptr_nonnull(strstr(why.detail, "not JSON"));
+}
+END_TEST
+
 static Suite *render_suite(void)
 {
     Suite *s = suite_create("render");
@@ -274,6 +380,8 @@ static Suite *render_suite(void)
     tcase_add_test(tc, escapes_and_utf8_as_jansson);
     tcase_add_test(tc, escaped_keys_and_nameless_enums);
     tcase_add_test(tc, reset_buffer_renders_each_document_alone);
+    tcase_add_test(tc, documents_decode_to_the_state_they_render);
+    tcase_add_test(tc, bad_documents_name_the_field);
     suite_add_tcase(s, tc);
     return s;
 }
