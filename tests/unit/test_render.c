@@ -266,6 +266,23 @@ START_TEST(reset_buffer_renders_each_document_alone)
 }
 END_TEST
 
+/* Times in runs across second, day and year boundaries, before 1970 and at both ends of what
+ * RFC 3339 can print (the renderer keeps the last second's text). */
+START_TEST(times_as_jansson)
+{
+    static const int64_t starts[] = {
+        -2100, 0, 1764092167990LL, 946684799000LL, -62167219200003LL, 253402300799000LL};
+    struct account_state s;
+    memset(&s, 0, sizeof s);
+    for (size_t i = 0; i < sizeof starts / sizeof *starts; i++)
+        for (int64_t ms = starts[i]; ms < starts[i] + 2100; ms += 7) {
+            s.opened_at_ms = ms;
+            s.updated_at_ms = ms + 1;
+            assert_same(account_view_doc(&s), jansson_text(account_view_json(&s)), (int)ms);
+        }
+}
+END_TEST
+
 /* ---- documents read back (view_codec.c: the scanner, or jansson for non-ASCII) ---- */
 
 static void valid_id(char *buf, int len)
@@ -380,6 +397,7 @@ static Suite *render_suite(void)
     tcase_add_test(tc, escapes_and_utf8_as_jansson);
     tcase_add_test(tc, escaped_keys_and_nameless_enums);
     tcase_add_test(tc, reset_buffer_renders_each_document_alone);
+    tcase_add_test(tc, times_as_jansson);
     tcase_add_test(tc, documents_decode_to_the_state_they_render);
     tcase_add_test(tc, bad_documents_name_the_field);
     suite_add_tcase(s, tc);
