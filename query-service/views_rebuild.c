@@ -4,11 +4,11 @@
 #include "views_rebuild.h"
 
 #include "clock.h"
-#include "config.h"
 #include "log.h"
 #include "query_db.h"
 #include "read_model.h"
 #include "store/migrate.h"
+#include "xalloc.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +36,7 @@ static bool load_source(struct db_conn *c, const char *name, char **source)
     if (db_sql(c, SQL_SOURCE, 1, params, &res) != ERR_OK)
         return false;
     if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-        *source = strdup(PQgetvalue(res, 0, 0));
+        *source = xstrdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return true;
 }
