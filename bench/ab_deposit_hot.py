@@ -11,7 +11,6 @@ A build dir of another commit: see bench/ab_place_order.py."""
 import argparse
 import json
 import os
-import re
 import statistics
 import sys
 import urllib.request
@@ -21,13 +20,6 @@ sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402
 
 HOT = 4
-
-
-def metric(url, name):
-    """An unlabelled or fully labelled series' value from /metrics, 0 when absent."""
-    text = urllib.request.urlopen(url + "/metrics", timeout=30).read().decode()
-    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-    return float(m.group(1)) if m else 0.0
 
 
 def post(url, path, body):
@@ -57,10 +49,10 @@ def one_run(build, secs):
                               ["solo-", 1])
         order = bl.measure_wrk(c.proc.pid, pm, c.url + "/v1/orders", lua("place_order.lua"), 1,
                                secs, [])
-        before = [metric(c.url, s) for s in SERIES]
+        before = [bl.metric(c.url, s) for s in SERIES]
         hot = bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16, secs,
                              ["hot-", HOT])
-        after = [metric(c.url, s) for s in SERIES]
+        after = [bl.metric(c.url, s) for s in SERIES]
         batches = after[2] - before[2]
         return {"hot/s": hot["ok_per_s"], "retries/s": (after[0] - before[0]) / hot["secs"],
                 "hot non2xx/s": hot["non2xx_per_s"], "hot p50": hot["p50_ms"],

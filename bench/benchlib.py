@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
@@ -118,6 +119,14 @@ def parse_wrk(out):
     r["ok_per_s"] = (r["requests"] - r["non2xx"]) / r["secs"] if r["secs"] else 0.0
     r["non2xx_per_s"] = r["non2xx"] / r["secs"] if r["secs"] else 0.0
     return r
+
+
+def metric(url, name):
+    """A series' value (name with its labels, as printed) from a service's /metrics at url;
+    0 when the service does not have it."""
+    text = urllib.request.urlopen(url + "/metrics", timeout=30).read().decode()
+    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+    return float(m.group(1)) if m else 0.0
 
 
 def wrk(url, script, conns, secs, args=()):

@@ -72,13 +72,21 @@ def _log_size(b):
     return os.path.getsize(b.cluster.logfile)
 
 
+BATCH_SERIES = ("orderly_command_batch_size_sum", "orderly_command_batch_size_count")
+
+
 def deposit_hot(b):
     """Fresh hot accounts each repetition, so every run starts from equally short streams."""
     n = b.o.hot_accounts
-    runs, retries, ceil, lost = [], [], [], []
+    runs, retries, ceil, lost, batch = [], [], [], [], []
     for rep in range(1, b.o.reps + 1):
         off = _log_size(b)
+        url = b.service("command").url
+        before = [bl.metric(url, s) for s in BATCH_SERIES]
         w = measure_command(b, "/", _lua("deposit_hot.lua"), ["hot%d-" % rep, n], 16)
+        after = [bl.metric(url, s) for s in BATCH_SERIES]
+        batches = after[1] - before[1]
+        batch.append((after[0] - before[0]) / batches if batches else 1.0)
         time.sleep(0.2)  # the server log is written asynchronously by the backends
         retries.append(_log_count(b, b"events_stream_version_key", off) / w["secs"])
         runs.append(w)
@@ -98,6 +106,9 @@ def deposit_hot(b):
     b.row("deposit_hot_409", "Deposit hot: 409 answers/s (retries exhausted)", "/s",
           [w["non2xx_per_s"] for w in runs])
     b.row("deposit_hot_p99", "Deposit hot p99 latency", "ms", [w["p99_ms"] for w in runs])
+    b.row("deposit_hot_batch", "Deposit hot: commands per append (mean batch)", "", batch, None,
+          None, "orderly_command_batch_size_sum / _count over the run (1 before issue 15's "
+          "batches)")
 
 
 def deposit_spread(b):
