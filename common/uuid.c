@@ -3,6 +3,7 @@
  * syscall per id was a measurable share of its cost. The services never fork after start, so
  * no two processes can share a block. */
 #include "uuid.h"
+#include "thread_local.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -28,10 +29,6 @@ static void random_bytes(uint8_t *buf, size_t len)
 }
 
 #define UUID_BLOCK 32 /* uuids per getrandom call */
-
-/* initial-exec: the common library is built position-independent, and the default model
- * would call __tls_get_addr, making the binaries need the dynamic loader by name. */
-#define THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 
 static void next_random_16(uint8_t out[16])
 {

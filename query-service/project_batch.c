@@ -9,6 +9,7 @@
 #include "personal.h"
 #include "query_db.h"
 #include "store/param_array.h"
+#include "thread_local.h"
 #include "xalloc.h"
 #include <inttypes.h>
 #include <jansson.h>
@@ -491,7 +492,7 @@ static enum err move_checkpoint(struct db_conn *c, int64_t from, int64_t to)
     return db_write(c, ST_PROJ_NOTIFY, note, NULL, NULL) == ERR_OK ? ERR_OK : ERR_DB_DOWN;
 }
 
-static _Thread_local batch_hook before_checkpoint;
+static THREAD_LOCAL batch_hook before_checkpoint;
 
 void batch_before_checkpoint(batch_hook hook)
 {
