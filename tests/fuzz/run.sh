@@ -29,7 +29,7 @@ C="$REPO/common"
 DOMAIN=("$C/err.c" "$C/timefmt.c" "$C/xalloc.c" "$C/domain/names.c" "$C/domain/order.c"
     "$C/domain/account.c" "$C/domain/decide.c")
 CODEC=("$C/codec/validate.c" "$C/codec/command_codec.c" "$C/codec/event_codec.c"
-    "$C/codec/view_codec.c" "$C/http/problem.c")
+    "$C/codec/view_codec.c" "$C/codec/render.c" "$C/codec/scan.c" "$C/http/problem.c")
 declare -A SOURCES=(
     [command]="${DOMAIN[*]} ${CODEC[*]}"
     [router]="$C/http/router.c $C/xalloc.c"
