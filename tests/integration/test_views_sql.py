@@ -7,59 +7,28 @@ Each test gets a database of its own with no services running: the query service
 import os
 import re
 import subprocess
-import tempfile
 import unittest
 
-import harness
-from harness import new_id
 from orderly_env import REPO
-
-# A view that counts and sums per stream: equal to a fold of the events it consumes.
-TALLY = """
-CREATE TABLE tally (stream_id text PRIMARY KEY, events bigint NOT NULL, cents bigint NOT NULL,
-                    last_position bigint NOT NULL);
-CREATE FUNCTION handle(e orderly_event) RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO tally AS t VALUES (e.stream_id, 1, coalesce((e.data->>'amount_cents')::bigint, 0),
-                                   e.position)
-    ON CONFLICT (stream_id) DO UPDATE
-        SET events = t.events + 1, cents = t.cents + excluded.cents,
-            last_position = excluded.last_position;
-    %s
-END $$;
-SELECT orderly_view_declare(event_types => ARRAY['FundsDeposited', 'FundsWithdrawn'],
-                            view_table => 'tally', key_columns => ARRAY['stream_id']);
-"""
-
-
-def tally(extra=""):
-    return TALLY % extra
-
+from views_support import ViewsDb, tally
 
 class ViewsDatabase(unittest.TestCase):
     """A private database, migrated with the files this test writes into its own folder."""
 
     def setUp(self):
-        self.cluster = harness.env().cluster
-        self.db = "orderly_views_" + new_id()[:12]
-        self.cluster.psql("CREATE DATABASE %s" % self.db, db="postgres")
-        self.addCleanup(self.cluster.psql, "DROP DATABASE IF EXISTS %s WITH (FORCE)" % self.db,
-                        db="postgres", check=False)
-        self.dir = tempfile.mkdtemp(prefix="views-")
-        self.assertEqual(self.migrate().returncode, 0)
+        self.views = ViewsDb()
+        self.addCleanup(self.views.destroy)
+        self.cluster = self.views.cluster
+        self.dir = self.views.dir
 
     def url(self, role="postgres"):
-        return "postgresql://%s@127.0.0.1:%d/%s" % (role, self.cluster.port, self.db)
+        return self.views.url(role)
 
     def write(self, name, text):
-        with open(os.path.join(self.dir, name), "w") as f:
-            f.write(text)
+        self.views.write(name[:-len(".sql")] if name.endswith(".sql") else name, text)
 
     def migrate(self):
-        env = dict(os.environ, DATABASE_URL=self.url(), LOG_FORMAT="text",
-                   MIGRATIONS_DIR=os.path.join(REPO, "migrations"), PROJECTIONS_DIR=self.dir)
-        return subprocess.run([harness.env().binary("command"), "migrate"], env=env,
-                              capture_output=True, text=True, timeout=120)
+        return self.views.migrate()
 
     def sql(self, query, role="postgres", check=True):
         p = subprocess.run([os.path.join(self.cluster.bindir, "psql"), "-X", "-At", "-v",
@@ -95,12 +64,14 @@ class ViewsDatabase(unittest.TestCase):
         self.fail("the view never left building")
 
     def fold(self):
-        return self.sql("SELECT stream_id, count(*), sum((data->>'amount_cents')::bigint), "
+        """tally's rows as a fold of the log: events, signed cents, last position."""
+        return self.sql("SELECT data->>'account_id', count(*), sum(CASE type WHEN "
+                        "'FundsWithdrawn' THEN -1 ELSE 1 END * (data->>'amount_cents')::bigint), "
                         "max(position) FROM events WHERE type IN ('FundsDeposited', "
-                        "'FundsWithdrawn') GROUP BY stream_id ORDER BY stream_id")
+                        "'FundsWithdrawn') GROUP BY 1 ORDER BY 1")
 
     def rows(self, schema):
-        return self.sql("SELECT * FROM %s.tally ORDER BY stream_id" % schema)
+        return self.sql("SELECT * FROM %s.tally ORDER BY account_id" % schema)
 
 
 class RegistrationTest(ViewsDatabase):
@@ -178,11 +149,11 @@ class RefusalTest(ViewsDatabase):
                       "CREATE FUNCTION handle(e orderly_event) RETURNS void LANGUAGE sql AS '';",
         "no_handler": tally().replace("CREATE FUNCTION handle(", "CREATE FUNCTION other("),
         "definer": tally().replace("LANGUAGE plpgsql AS", "LANGUAGE plpgsql SECURITY DEFINER AS"),
-        "bad_column": tally().replace("key_columns => ARRAY['stream_id']",
-                                      "key_columns => ARRAY['stream_id'], "
+        "bad_column": tally().replace("key_columns => ARRAY['account_id']",
+                                      "key_columns => ARRAY['account_id'], "
                                       "filter_columns => ARRAY['nope']"),
         "bad_type": tally().replace("'FundsWithdrawn'", "'FundsStolen'"),
-        "not_unique": tally().replace("ARRAY['stream_id']", "ARRAY['events']"),
+        "not_unique": tally().replace("ARRAY['account_id']", "ARRAY['events']"),
         "syntax": tally().replace("CREATE TABLE", "CREATE TABEL"),
     }
     WHY = {"no_declare": "must call orderly_view_declare", "no_handler": "handle(orderly_event)",
