@@ -39,6 +39,11 @@ json_t *event_data_to_json(const struct event *e);
 enum err event_data_from_json(struct event *e, int schema_version, const json_t *data,
                               struct err_detail *why) __attribute__((warn_unused_result));
 
+/* event_data_from_json on stored text: flat data the scanner is sure of (codec/scan.h) is read
+ * without a jansson tree, anything else through json_loads (unparsable text is "no data"). */
+enum err event_data_from_text(struct event *e, int schema_version, const char *text,
+                              struct err_detail *why) __attribute__((warn_unused_result));
+
 /* The contract's GET views. Return new references. */
 json_t *order_view_json(const struct order_state *s);
 json_t *account_view_json(const struct account_state *s);

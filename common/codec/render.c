@@ -129,13 +129,13 @@ static void put_time(struct render_buf *b, int64_t ms)
     static THREAD_LOCAL int64_t memo_secs = INT64_MIN;
     static THREAD_LOCAL char memo[TIMEFMT_LEN];
     char when[TIMEFMT_LEN];
-    int64_t secs = ms / 1000 - (ms % 1000 < 0); /* floor, as timefmt's */
-    int64_t rem = ms - secs * 1000;
-    if (ms < TIME_MIN_MS || ms > TIME_MAX_MS) {
+    if (ms < TIME_MIN_MS || ms > TIME_MAX_MS) { /* also keeps secs * 1000 in range */
         timefmt_rfc3339(ms, when);
         put_string(b, when, strlen(when));
         return;
     }
+    int64_t secs = ms / 1000 - (ms % 1000 < 0); /* floor, as timefmt's */
+    int64_t rem = ms - secs * 1000;
     if (secs != memo_secs) {
         timefmt_rfc3339(secs * 1000, memo); /* "YYYY-MM-DDTHH:MM:SS.000Z" */
         memo_secs = secs;

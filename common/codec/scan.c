@@ -44,9 +44,12 @@ static bool plain_int(const char **p, int64_t *out)
     s += neg;
     if (*s == '0' && (neg || (s[1] >= '0' && s[1] <= '9')))
         return false;
-    for (; *s >= '0' && *s <= '9'; s++, digits++)
+    for (; *s >= '0' && *s <= '9'; s++) {
+        if (++digits > 18) /* before v could overflow */
+            return false;
         v = v * 10 + (*s - '0');
-    if (digits == 0 || digits > 18 || *s == '.' || *s == 'e' || *s == 'E')
+    }
+    if (digits == 0 || *s == '.' || *s == 'e' || *s == 'E')
         return false;
     *out = neg ? -v : v;
     *p = s;

@@ -30,11 +30,9 @@ enum err event_row_decode(const PGresult *res, int row, struct event *e, struct 
     e->stream_version = event_row_int(res, row, EV_COL_VERSION);
     e->position = pos;
     e->recorded_at_ms = event_row_int(res, row, EV_COL_RECORDED_MS);
-    json_t *data = json_loads(PQgetvalue(res, row, EV_COL_DATA), 0, NULL);
     struct err_detail inner = {0};
-    enum err rc =
-        event_data_from_json(e, (int)event_row_int(res, row, EV_COL_SCHEMA), data, &inner);
-    json_decref(data);
+    enum err rc = event_data_from_text(e, (int)event_row_int(res, row, EV_COL_SCHEMA),
+                                       PQgetvalue(res, row, EV_COL_DATA), &inner);
     if (rc != ERR_OK)
         return err_set(why, ERR_BAD_EVENT, "event %" PRId64 " (%s): %s", pos, type, inner.detail);
     return ERR_OK;

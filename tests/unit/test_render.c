@@ -214,7 +214,7 @@ START_TEST(escapes_and_utf8_as_jansson)
     memset(&s, 0, sizeof s);
     s.status = ACCOUNT_OPEN;
     for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
-        strcpy(s.owner, texts[i]);
+        snprintf(s.owner, sizeof s.owner, "%s", texts[i]);
         assert_same(account_view_doc(&s), jansson_text(account_view_json(&s)), (int)i);
     }
     char *doc = account_view_doc(&s);
@@ -325,12 +325,12 @@ static void valid_order(struct order_state *s)
     s->version = between(1, MONEY_MAX);
     valid_id(s->order_id, 1 + below(ID_MAX));
     valid_id(s->customer_id, 1 + below(ID_MAX));
-    strcpy(s->currency, below(2) ? "EUR" : "JPY");
+    snprintf(s->currency, sizeof s->currency, "%s", below(2) ? "EUR" : "JPY");
     s->item_count = 1 + (below(4) == 0 ? below(ITEMS_MAX) : below(3));
     for (int i = 0; i < s->item_count; i++) {
         valid_text(s->items[i].sku, 10);
         if (s->items[i].sku[0] == '\0')
-            strcpy(s->items[i].sku, "s");
+            snprintf(s->items[i].sku, sizeof s->items[i].sku, "s");
         s->items[i].quantity = between(1, QUANTITY_MAX);
         s->items[i].unit_price_cents = between(0, UNIT_PRICE_MAX);
     }
@@ -353,7 +353,7 @@ static void valid_account(struct account_state *s)
     s->version = between(1, MONEY_MAX);
     valid_id(s->account_id, 1 + below(ID_MAX));
     valid_text(s->owner, 60);
-    strcpy(s->currency, "USD");
+    snprintf(s->currency, sizeof s->currency, "USD");
     s->balance_cents = between(-MONEY_MAX, MONEY_MAX);
     s->overdraft_limit_cents = between(0, MONEY_MAX);
     s->opened_at_ms = between(0, STATE_TIME_MAX);
