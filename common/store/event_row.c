@@ -4,8 +4,8 @@
 
 #include "codec/codec.h"
 #include <inttypes.h>
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
