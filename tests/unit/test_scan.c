@@ -185,6 +185,37 @@ static void emit_item(struct out *o, bool mutate)
     emit(o, "}");
 }
 
+/* The items array: 1-4 items, or (mutated) an empty or an over-long one. */
+static void emit_items(struct out *o, bool mutate)
+{
+    int n = 1 + below(4);
+    if (mutate && below(8) == 0)
+        n = below(2) ? 0 : 5;
+    emit(o, "[");
+    for (int i = 0; i < n; i++) {
+        if (i > 0) {
+            emit(o, ",");
+            space(o, true);
+        }
+        emit_item(o, mutate);
+    }
+    emit(o, "]");
+}
+
+static void emit_time(struct out *o, bool mutate)
+{
+    static const char *const times[] = {
+        "\"2026-11-25T17:36:08.123Z\"",
+        "\"1970-01-01T00:00:00Z\"",
+        "\"2026-11-25T17:36:08+01:00\"",
+        "\"9999-12-31T23:59:59.999Z\"",
+        "\"2026-02-29T00:00:00Z\"",
+        "\"2026-13-01T00:00:00Z\"",
+        "\"2026-11-25\"",
+    };
+    emit(o, times[below(mutate ? 7 : 4)]); /* the last three are refused */
+}
+
 static void emit_value(struct out *o, int field, bool mutate)
 {
     if (mutate && below(10) == 0) {
@@ -204,40 +235,18 @@ static void emit_value(struct out *o, int field, bool mutate)
     case 3:
         emit_string(o, 1, 7);
         break;
-    case 4: {
-        int n = 1 + below(4);
-        if (mutate && below(8) == 0)
-            n = below(2) ? 0 : 5;
-        emit(o, "[");
-        for (int i = 0; i < n; i++) {
-            if (i > 0) {
-                emit(o, ",");
-                space(o, true);
-            }
-            emit_item(o, mutate);
-        }
-        emit(o, "]");
+    case 4:
+        emit_items(o, mutate);
         break;
-    }
     case 5:
         emit_int(o, 0, MONEY_MAX);
         break;
     case 6:
         emit_int(o, -1000, 1000);
         break;
-    case 7: {
-        static const char *const times[] = {
-            "\"2026-11-25T17:36:08.123Z\"",
-            "\"1970-01-01T00:00:00Z\"",
-            "\"2026-11-25T17:36:08+01:00\"",
-            "\"9999-12-31T23:59:59.999Z\"",
-            "\"2026-02-29T00:00:00Z\"",
-            "\"2026-13-01T00:00:00Z\"",
-            "\"2026-11-25\"",
-        };
-        emit(o, times[below(mutate ? 7 : 4)]); /* the last three are refused */
+    case 7:
+        emit_time(o, mutate);
         break;
-    }
     case 8: {
         static const char *const states[] = {"\"open\"", "\"shut\"", "\"opened\"",
                                              "\"\"",     "\"Open\"", "\"ope\""};
