@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""A/B of bench/run's "projection lag under load" row across sets of SQL-defined projections:
+each variant is a PROJECTIONS_DIR (an empty folder for none), each run a fresh production-
+durability cluster with the release build, PlaceOrder 16 conns for the maximum, then the paced
+PlaceOrder load at 80% of it with the lag probe (bench/rows_write.py).
+Usage: bench/ab_lag_views.py [--rounds 1] NAME=PROJECTIONS_DIR ..."""
+
+import argparse
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import bench_core  # noqa: E402
+import benchlib as bl  # noqa: E402
+import rows_write  # noqa: E402
+
+KEYS = ("place_order_16", "lag_load", "lag_p50", "lag_p99")
+
+
+def one_run(projections_dir):
+    os.environ["PROJECTIONS_DIR"] = projections_dir
+    env = bl.BenchEnv()
+    try:
+        tools = bl.build_tools(env.run_dir)
+        env.start()
+        b = bench_core.Bench(bench_core.Options(False, 2, 5, 2000), env, tools, env.run_dir)
+        b.seed()
+        b.stop("query")
+        rows_write.place_order(b, 16)
+        rows_write.lag(b)
+        return {r["key"]: r["service"]["median"] for r in b.rows if r["key"] in KEYS}
+    finally:
+        env.destroy()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("variants", nargs="+", metavar="NAME=PROJECTIONS_DIR")
+    a = ap.parse_args()
+    os.environ.setdefault("ORDERLY_BUILD_DIR", os.path.join(bl.REPO, "build-release"))
+    print("load average before: %.2f" % os.getloadavg()[0])
+    for r in range(a.rounds):
+        for name, _, path in (v.partition("=") for v in a.variants):
+            row = one_run(os.path.abspath(path))
+            print("round %d %-12s " % (r, name) +
+                  ", ".join("%s %.1f" % (k, row.get(k, float("nan"))) for k in KEYS), flush=True)
+    print("load average after: %.2f" % os.getloadavg()[0])
+
+
+if __name__ == "__main__":
+    main()
