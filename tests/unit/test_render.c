@@ -16,21 +16,8 @@
 
 #define ROUNDS 500
 
-/* A fixed-seed generator, so a failure repeats. */
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static int below(int n)
-{
-    return (int)(next() % (uint64_t)n);
-}
+#define TEST_RNG_SEED 0x9E3779B97F4A7C15ull
+#include "test_rng.h"
 
 /* Pieces a string is made of: plain text, every escape jansson writes, UTF-8 of each length
  * (U+2028 included: jansson leaves it as is) and sequences jansson refuses as UTF-8. */

@@ -56,20 +56,8 @@ static const struct field_spec doc_fields[] = {
     {NULL},
 };
 
-static uint64_t rng = 0x2545F4914F6CDD1Dull;
-
-static uint64_t next(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static int below(int n)
-{
-    return (int)(next() % (uint64_t)n);
-}
+#define TEST_RNG_SEED 0x2545F4914F6CDD1Dull
+#include "test_rng.h"
 
 /* A growing text with the spacing style of the document being written. */
 struct out {
