@@ -14,21 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VIEWS_MAX     256
-#define VIEW_NAME_MAX 40
+#define VIEWS_MAX 256
 
-/* NAME.sql with NAME as orderly_views.name allows it: ^[a-z][a-z0-9_]{0,39}$. */
-static bool is_view_file(const char *file, char *name, size_t name_len)
+/* NAME.sql; the name's rule (^[a-z][a-z0-9_]{0,39}$) is orderly_view_prepare's alone. */
+static bool is_sql_file(const char *file)
 {
     size_t n = strlen(file);
-    if (n < 5 || strcmp(file + n - 4, ".sql") != 0)
-        return false;
-    n -= 4;
-    bool ok = n <= VIEW_NAME_MAX && file[0] >= 'a' && file[0] <= 'z' &&
-              strspn(file, "abcdefghijklmnopqrstuvwxyz0123456789_") == n;
-    if (ok)
-        snprintf(name, name_len, "%.*s", (int)n, file);
-    return ok;
+    return n > 4 && strcmp(file + n - 4, ".sql") == 0;
 }
 
 static int compare_names(const void *a, const void *b)
@@ -36,27 +28,17 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted *.sql names of dir (-1: cannot open; -2: a .sql name a projection may not have). */
-static int list_views(const char *dir, char **files, char *err, size_t err_len)
+/* Sorted *.sql names of dir, or -1 if it cannot be opened. */
+static int list_views(const char *dir, char **files)
 {
     DIR *d = opendir(dir);
     if (!d)
         return -1;
     int count = 0;
     struct dirent *ent;
-    char name[VIEW_NAME_MAX + 1];
-    while ((ent = readdir(d)) && count < VIEWS_MAX) {
-        size_t n = strlen(ent->d_name);
-        if (n < 4 || strcmp(ent->d_name + n - 4, ".sql") != 0)
-            continue;
-        if (!is_view_file(ent->d_name, name, sizeof name)) {
-            snprintf(err, err_len, "%s/%s: a projection's name must match [a-z][a-z0-9_]{0,39}",
-                     dir, ent->d_name);
-            count = -2;
-            break;
-        }
-        files[count++] = xstrdup(ent->d_name);
-    }
+    while ((ent = readdir(d)) && count < VIEWS_MAX)
+        if (is_sql_file(ent->d_name))
+            files[count++] = xstrdup(ent->d_name);
     closedir(d);
     if (count > 0)
         qsort(files, (size_t)count, sizeof files[0], compare_names);
@@ -109,9 +91,9 @@ bool migrate_view_register(struct db_conn *c, const char *name, const char *sour
 static bool register_file(struct db_conn *c, const char *dir, const char *file, char *err,
                           size_t err_len)
 {
-    char path[4096], name[VIEW_NAME_MAX + 1];
+    char path[4096], name[256];
     snprintf(path, sizeof path, "%s/%s", dir, file);
-    is_view_file(file, name, sizeof name);
+    snprintf(name, sizeof name, "%.*s", (int)(strlen(file) - 4), file);
     char *source = migrate_read_file(path);
     if (!source) {
         snprintf(err, err_len, "%s: cannot read", path);
@@ -129,15 +111,15 @@ static bool register_file(struct db_conn *c, const char *dir, const char *file, 
 bool migrate_views(struct db_conn *c, const char *dir, bool required, char *err, size_t err_len)
 {
     char *files[VIEWS_MAX];
-    int count = list_views(dir, files, err, err_len);
+    int count = list_views(dir, files);
     if (count == -1 && !required && errno == ENOENT) {
         log_msg(LOG_INFO, "no projections folder at %s: no SQL-defined projections", dir);
         return true;
     }
-    if (count == -1)
+    if (count == -1) {
         snprintf(err, err_len, "PROJECTIONS_DIR: cannot open %s", dir);
-    if (count < 0)
         return false;
+    }
     bool ok = true;
     for (int i = 0; i < count && ok; i++)
         ok = register_file(c, dir, files[i], err, err_len);
