@@ -11,7 +11,6 @@ A build dir of another commit: see bench/ab_place_order.py."""
 import argparse
 import json
 import os
-import statistics
 import sys
 import urllib.request
 
@@ -71,20 +70,8 @@ def main():
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR")
     a = ap.parse_args()
-    variants = [(v.partition("=")[0], os.path.abspath(v.partition("=")[2])) for v in a.variants]
-    print("load average before: %.2f" % os.getloadavg()[0])
-    res = {}
-    for r in range(a.rounds):
-        for name, build in variants:
-            row = one_run(build, a.secs)
-            res.setdefault(name, []).append(row)
-            print("round %d %-8s " % (r, name) + ", ".join(
-                "%s %.1f" % kv for kv in row.items()), flush=True)
-    print("load average after: %.2f\nmedians of %d rounds of %d s:" % (
-        os.getloadavg()[0], a.rounds, a.secs))
-    for name, rows in res.items():
-        print("%-8s " % name + ", ".join("%s %.1f" % (k, statistics.median(r[k] for r in rows))
-                                         for k in rows[0]))
+    bl.interleave_ab(a.variants, a.rounds, lambda build: one_run(os.path.abspath(build), a.secs),
+                     "rounds of %d s" % a.secs)
 
 
 if __name__ == "__main__":

@@ -40,13 +40,7 @@ def main():
     ap.add_argument("variants", nargs="+", metavar="NAME=PROJECTIONS_DIR")
     a = ap.parse_args()
     os.environ.setdefault("ORDERLY_BUILD_DIR", os.path.join(bl.REPO, "build-release"))
-    print("load average before: %.2f" % os.getloadavg()[0])
-    for r in range(a.rounds):
-        for name, _, path in (v.partition("=") for v in a.variants):
-            row = one_run(os.path.abspath(path))
-            print("round %d %-12s " % (r, name) +
-                  ", ".join("%s %.1f" % (k, row.get(k, float("nan"))) for k in KEYS), flush=True)
-    print("load average after: %.2f" % os.getloadavg()[0])
+    bl.interleave_ab(a.variants, a.rounds, lambda path: one_run(os.path.abspath(path)))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,6 @@ A build dir of another commit: `git worktree add /tmp/base <commit>`, then
 
 import argparse
 import os
-import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,7 +30,9 @@ def one_run(build, pool, secs):
         for conns in (16, 64):
             w = bl.measure_wrk(c.proc.pid, pm, c.url + "/v1/orders",
                                os.path.join(HERE, "wrk", "place_order.lua"), conns, secs, [])
-            out[conns] = (w["ok_per_s"], w["p99_ms"], w["cpu_ms_per_k"], w["pg_cpu_ms_per_k"])
+            out.update({"c%d /s" % conns: w["ok_per_s"], "c%d p99 ms" % conns: w["p99_ms"],
+                        "c%d service ms/k" % conns: w["cpu_ms_per_k"],
+                        "c%d pg ms/k" % conns: w["pg_cpu_ms_per_k"]})
         return out
     finally:
         env.destroy()
@@ -43,25 +44,11 @@ def main():
     ap.add_argument("--secs", type=int, default=5)
     ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:POOL]")
     a = ap.parse_args()
-    variants = []
-    for v in a.variants:
-        name, _, rest = v.partition("=")
-        build, _, pool = rest.partition(":")
-        variants.append((name, os.path.abspath(build), pool))
-    print("load average before: %.2f" % os.getloadavg()[0])
-    res = {}
-    for r in range(a.rounds):
-        for name, build, pool in variants:
-            for conns, row in one_run(build, pool, a.secs).items():
-                res.setdefault((name, conns), []).append(row)
-                print("round %d %-14s %2d conns: %6.0f/s p99 %5.1f ms, CPU per 1000: service "
-                      "%4.0f ms, PostgreSQL %4.0f ms" % ((r, name, conns) + row), flush=True)
-    print("load average after: %.2f\nmedians of %d rounds of %d s:" % (
-        os.getloadavg()[0], a.rounds, a.secs))
-    for (name, conns), rows in sorted(res.items()):
-        med = [statistics.median(x[i] for x in rows) for i in range(4)]
-        print("%-14s %2d conns: %6.0f/s p99 %5.1f ms, service %4.0f ms, PostgreSQL %4.0f ms"
-              % ((name, conns) + tuple(med)))
+
+    def run(value):
+        build, _, pool = value.partition(":")
+        return one_run(os.path.abspath(build), pool, a.secs)
+    bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 
 if __name__ == "__main__":

@@ -295,3 +295,23 @@ def machine_info():
     info["dirty"] = bool(run(git + ["status", "--porcelain"], check=False).strip())
     info["wrk"] = (run(["wrk", "-v"], check=False).splitlines() or ["wrk ?"])[0]
     return info
+
+
+def interleave_ab(variants, rounds, one_run, what="rounds"):
+    """The interleaved A/B of bench/ab_*.py: variants are "NAME=VALUE" arguments, one_run(VALUE)
+    returns {figure: number}; each round runs every variant once, in turn, so a drift of the
+    machine's load falls on all of them. Prints every run, then the medians."""
+    pairs = [(v.partition("=")[0], v.partition("=")[2]) for v in variants]
+    print("load average before: %.2f" % os.getloadavg()[0], flush=True)
+    res = {}
+    for r in range(rounds):
+        for name, value in pairs:
+            row = one_run(value)
+            res.setdefault(name, []).append(row)
+            print("round %d %-12s " % (r, name) +
+                  ", ".join("%s %.1f" % kv for kv in row.items()), flush=True)
+    print("load average after: %.2f\nmedians of %d %s:" % (os.getloadavg()[0], rounds, what))
+    for name, rows in res.items():
+        print("%-12s " % name + ", ".join(
+            "%s %.1f" % (k, statistics.median(r[k] for r in rows)) for k in rows[0]))
+    return res
