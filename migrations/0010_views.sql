@@ -287,6 +287,27 @@ CREATE FUNCTION orderly_view_fail(view_schema text, message text) RETURNS void
     WHERE schema_name = view_schema
 $$;
 
+-- Applies (from_pos, to_pos] to a view and records its position, in a subtransaction: returns
+-- the events handled, or -1 if a handler raised (then the view is marked failed and nothing of
+-- this step stays; the caller's transaction goes on).
+CREATE FUNCTION orderly_view_apply(view_schema text, from_pos bigint, to_pos bigint)
+    RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    got bigint := 0;
+BEGIN
+    IF to_pos > from_pos THEN
+        EXECUTE format('SELECT %I.orderly_apply($1, $2)', view_schema)
+            INTO got USING from_pos, to_pos;
+        UPDATE orderly_views SET position = to_pos, updated_at = now()
+        WHERE schema_name = view_schema;
+    END IF;
+    RETURN got;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM orderly_view_fail(view_schema, format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE));
+    RETURN -1;
+END
+$$;
+
 -- Inside the projector's batch transaction, after the read tables' rows and before its
 -- checkpoint moves (lock order: catalog rows, then the projections row, as the swap takes them):
 -- every live, running view applies the batch's events, so its position moves with the
@@ -303,36 +324,11 @@ BEGIN
              WHERE o.state = 'live' AND o.status = 'running' AND o.position < to_pos
              ORDER BY o.schema_name
              FOR UPDATE LOOP
-        BEGIN
-            -- From the view's own position: a view behind from_pos catches up, never skips.
-            EXECUTE format('SELECT %I.orderly_apply($1, $2)', v.schema_name)
-                INTO got USING v.position, to_pos;
-            UPDATE orderly_views SET position = to_pos, updated_at = now()
-            WHERE schema_name = v.schema_name;
-            n := n + got;
-        EXCEPTION WHEN OTHERS THEN
-            PERFORM orderly_view_fail(v.schema_name,
-                                      format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE));
-        END;
+        -- From the view's own position: a view behind from_pos catches up, never skips.
+        got := orderly_view_apply(v.schema_name, v.position, to_pos);
+        n := n + greatest(got, 0);
     END LOOP;
     RETURN n;
-END
-$$;
-
--- Applies (from_pos, to_pos] to a building view and records its position; false if a handler
--- raised (then the view is marked failed and nothing of this step stays).
-CREATE FUNCTION orderly_view_build_apply(view_schema text, from_pos bigint, to_pos bigint)
-    RETURNS boolean LANGUAGE plpgsql AS $$
-BEGIN
-    IF to_pos > from_pos THEN
-        EXECUTE format('SELECT %I.orderly_apply($1, $2)', view_schema) USING from_pos, to_pos;
-        UPDATE orderly_views SET position = to_pos, updated_at = now()
-        WHERE schema_name = view_schema;
-    END IF;
-    RETURN true;
-EXCEPTION WHEN OTHERS THEN
-    PERFORM orderly_view_fail(view_schema, format('%s (SQLSTATE %s)', SQLERRM, SQLSTATE));
-    RETURN false;
 END
 $$;
 
@@ -348,7 +344,7 @@ BEGIN
     WHERE o.name = v.name AND o.state = 'live'
     FOR UPDATE;
     SELECT p.position INTO checkpoint FROM projections p WHERE p.name = 'read_model' FOR SHARE;
-    IF NOT orderly_view_build_apply(v.schema_name, v.position, checkpoint) THEN
+    IF orderly_view_apply(v.schema_name, v.position, checkpoint) < 0 THEN
         RETURN false;
     END IF;
     UPDATE orderly_views SET state = 'retired', updated_at = now()
@@ -383,7 +379,7 @@ BEGIN
         ORDER BY ev.position
         OFFSET greatest(max_events, 1) - 1 LIMIT 1;
         bound := coalesce(bound, checkpoint);
-        IF orderly_view_build_apply(view_schema, v.position, bound) AND bound >= checkpoint THEN
+        IF orderly_view_apply(view_schema, v.position, bound) >= 0 AND bound >= checkpoint THEN
             v.position := bound;
             PERFORM orderly_view_swap(v);
         END IF;
@@ -402,14 +398,14 @@ REVOKE ALL ON FUNCTION
     orderly_view_source(text),
     orderly_views_drop_retired(),
     orderly_views_apply_live(bigint, bigint),
-    orderly_view_build_apply(text, bigint, bigint),
+    orderly_view_apply(text, bigint, bigint),
     orderly_view_swap(orderly_views),
     orderly_view_build_step(text, integer),
     orderly_view_fail(text, text)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     orderly_views_apply_live(bigint, bigint),
-    orderly_view_build_apply(text, bigint, bigint),
+    orderly_view_apply(text, bigint, bigint),
     orderly_view_swap(orderly_views),
     orderly_view_build_step(text, integer),
     orderly_view_fail(text, text)
