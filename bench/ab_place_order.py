@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Interleaved A/B of PlaceOrder throughput and CPU across builds and pool sizes, each run on a
 fresh production-durability cluster, with query-service not started (the write path alone).
-Usage: bench/ab_place_order.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:DB_POOL_SIZE] ...
+Usage: bench/ab_place_order.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:DB_POOL_SIZE[:APPEND_GROUPS]] ...
 A build dir of another commit: `git worktree add /tmp/base <commit>`, then
 `meson setup /tmp/base/build-rel /tmp/base --buildtype=release && ninja -C /tmp/base/build-rel`."""
 
@@ -14,11 +14,12 @@ sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402
 
 
-def one_run(build, pool, secs):
-    if pool:
-        os.environ["DB_POOL_SIZE"] = pool
-    else:
-        os.environ.pop("DB_POOL_SIZE", None)
+def one_run(build, pool, groups, secs):
+    for name, value in (("DB_POOL_SIZE", pool), ("APPEND_GROUPS", groups)):
+        if value:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
     env = bl.BenchEnv()
     env.build = build
     env.start()
@@ -27,10 +28,11 @@ def one_run(build, pool, secs):
         c.wait_ready()
         pm = env.cluster.postmaster_pid()
         out = {}
-        for conns in (16, 64):
+        for conns in (1, 16, 64):
             w = bl.measure_wrk(c.proc.pid, pm, c.url + "/v1/orders",
                                os.path.join(HERE, "wrk", "place_order.lua"), conns, secs, [])
-            out.update({"c%d /s" % conns: w["ok_per_s"], "c%d p99 ms" % conns: w["p99_ms"],
+            out.update({"c%d /s" % conns: w["ok_per_s"], "c%d p50 ms" % conns: w["p50_ms"],
+                        "c%d p99 ms" % conns: w["p99_ms"],
                         "c%d service ms/k" % conns: w["cpu_ms_per_k"],
                         "c%d pg ms/k" % conns: w["pg_cpu_ms_per_k"]})
         return out
@@ -42,12 +44,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:POOL]")
+    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:POOL[:APPEND_GROUPS]]")
     a = ap.parse_args()
 
     def run(value):
-        build, _, pool = value.partition(":")
-        return one_run(os.path.abspath(build), pool, a.secs)
+        build, pool, groups = (value.split(":") + ["", ""])[:3]
+        return one_run(os.path.abspath(build), pool, groups, a.secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

@@ -4,6 +4,7 @@
 #include "codec/codec.h"
 #include "commands_internal.h"
 #include "domain/batch.h"
+#include "group_append.h"
 #include "hot_batch.h"
 #include "log.h"
 #include "notifier.h"
@@ -47,6 +48,10 @@ void commands_init(const char *conninfo, const char *options, const struct db_se
         fprintf(stderr, "command-service: %s\n", err);
         exit(2); /* a bad setting, as main's EXIT_CONFIG */
     }
+    if (!group_append_init(err, sizeof err)) {
+        fprintf(stderr, "command-service: %s\n", err);
+        exit(2);
+    }
     db_bound_writes(commit_timeout_ms);
     pool = db_pool_new(&pool_config, s->pool_size, s->pool_wait_ms);
     turn_wait_ms = s->pool_wait_ms;
@@ -63,6 +68,7 @@ void commands_metrics(void *buf)
     db_pool_metrics(pool, buf);
     stream_queue_metrics(buf);
     hot_batch_metrics(buf);
+    group_append_metrics(buf);
     metrics_printf(buf,
                    "# HELP orderly_command_retries_total commands decided again, by cause\n"
                    "# TYPE orderly_command_retries_total counter\n"
@@ -165,7 +171,7 @@ static enum attempt append_decision(struct command_request *cr, const struct com
     char *body = NULL;
     size_t len = 0;
     bool key_taken = false;
-    enum err rc = store_append(cr->db, &a, &body, &len, &key_taken);
+    enum err rc = group_append(cr->db, &a, &body, &len, &key_taken);
     pii_wipe(keys->key_hex, sizeof keys->key_hex);
     free(metadata);
     *appended = rc == ERR_OK;

@@ -33,6 +33,9 @@ const struct config_param config_params[] = {
      "back after this long (0: wait forever)"},
     {"DB_COMMIT_TIMEOUT_MS", CONFIG_INT, CONFIG_COMMAND, 1, 3600000, 10000, NULL, NULL,
      "a write still unanswered then is cancelled and answered 503 (\"Failover\" in the README)"},
+    {"APPEND_GROUPS", CONFIG_INT, CONFIG_COMMAND, 0, 64, 2, NULL, NULL,
+     "appends in flight at once before commands on different streams wait and share one "
+     "statement and commit (0: every command appends alone; \"Group append\" in the README)"},
     {"LOG_LEVEL", CONFIG_CHOICE, CONFIG_BOTH, 0, 0, 0, "info", log_levels,
      "lowest level logged"},
     {"LOG_FORMAT", CONFIG_CHOICE, CONFIG_BOTH, 0, 0, 0, "json", log_formats,
