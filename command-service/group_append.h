@@ -20,6 +20,11 @@ bool group_append_init(char *err, size_t err_len);
 enum err group_append(struct db_conn *c, const struct append_request *a, char **body_out,
                       size_t *len_out, bool *key_taken) __attribute__((warn_unused_result));
 
+/* store_append_batch for a hot stream's batch (hot_batch.h): the batch joins a group whole,
+ * and is refused, retried alone or answered as a whole, exactly as its own statement. */
+enum err group_append_batch(struct db_conn *c, const struct append_request *a, int n, char **bodies,
+                            size_t *lens, bool *key_taken) __attribute__((warn_unused_result));
+
 /* orderly_command_append_group_size (a histogram: commands per append statement) and
  * orderly_command_append_waiting (commands waiting for a group now), in Prometheus text
  * (metrics_fn's buffer). */

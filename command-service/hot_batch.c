@@ -4,6 +4,7 @@
 #include "hot_batch.h"
 
 #include "command_target.h"
+#include "group_append.h"
 #include "notifier.h"
 #include "store/store.h"
 #include "stream_cache.h"
@@ -100,7 +101,7 @@ static enum append_outcome append_accepted(struct hot_member *const *m, int n)
         if (m[i]->rc == ERR_OK)
             add_row(b, m[i]);
     bool key_taken = false;
-    enum err rc = store_append_batch(m[0]->cr->db, b->a, b->n, b->body, b->len, &key_taken);
+    enum err rc = group_append_batch(m[0]->cr->db, b->a, b->n, b->body, b->len, &key_taken);
     enum append_outcome out = APPENDED;
     if (rc == ERR_OK) {
         metrics_add_events(b->events);
