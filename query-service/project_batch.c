@@ -524,6 +524,82 @@ void batch_free(struct batch *b)
     free(b->rev);
 }
 
+enum err batch_apply_rows(struct batch *b, const PGresult *events, struct err_detail *why)
+{
+    enum err rc = batch_index(b, events, why);
+    if (rc == ERR_OK)
+        rc = load_states(b, why);
+    if (rc == ERR_OK)
+        rc = batch_fold(b, events, why);
+    if (rc == ERR_OK && (!save_rows(b, true) || !save_rows(b, false)))
+        rc = ERR_DB_DOWN;
+    return rc;
+}
+
+bool batch_save_deltas(const struct batch *b)
+{
+    return save_deltas(b, true) && save_deltas(b, false);
+}
+
+/* Sums hold cap keys of each kind (customers, revenue days); b->events is the cap. */
+static void sums_alloc(struct batch *s)
+{
+    keymap_init(&s->customers, s->events);
+    keymap_init(&s->revenue, s->events);
+    s->customer = xcalloc((size_t)s->events + 1, sizeof *s->customer);
+    s->rev = xcalloc((size_t)s->events + 1, sizeof *s->rev);
+}
+
+void batch_sums_init(struct batch *s, struct db_conn *c, int cap)
+{
+    *s = (struct batch){.c = c, .events = cap};
+    keymap_init(&s->orders, 0);
+    keymap_init(&s->accounts, 0);
+    sums_alloc(s);
+}
+
+bool batch_sums_flush(struct batch *s)
+{
+    if (!batch_save_deltas(s))
+        return false;
+    keymap_free(&s->customers);
+    keymap_free(&s->revenue);
+    free(s->customer);
+    free(s->rev);
+    sums_alloc(s);
+    return true;
+}
+
+bool batch_sums_add(struct batch *s, const struct batch *b)
+{
+    if ((s->customers.count + b->customers.count > s->events ||
+         s->revenue.count + b->revenue.count > s->events) &&
+        !batch_sums_flush(s))
+        return false;
+    for (int i = 0; i < b->customers.count; i++) {
+        int known = s->customers.count;
+        const struct customer_delta *d = &b->customer[i];
+        struct customer_delta *t = &s->customer[keymap_put(&s->customers, b->customers.keys[i])];
+        if (s->customers.count > known)
+            t->last_ms = NO_TIME_MS;
+        t->orders += d->orders;
+        t->open += d->open;
+        t->spend += d->spend;
+        if (d->last_ms > t->last_ms)
+            t->last_ms = d->last_ms;
+    }
+    for (int i = 0; i < b->revenue.count; i++) {
+        const struct revenue_delta *r = &b->rev[i];
+        struct revenue_delta *t = &s->rev[keymap_put(&s->revenue, b->revenue.keys[i])];
+        t->day = r->day;
+        memcpy(t->currency, r->currency, sizeof t->currency);
+        t->paid += r->paid;
+        t->revenue += r->revenue;
+        t->refunds += r->refunds;
+    }
+    return true;
+}
+
 /* The batch's work without BEGIN/COMMIT: the caller owns the transaction. */
 static enum err apply_in(struct batch *b, const PGresult *events, int64_t from, int64_t to,
                          struct err_detail *why)

@@ -83,4 +83,21 @@ void batch_deltas(const struct batch *b, bool customers, struct batch_columns *o
 void batch_columns_free(struct batch_columns *t);
 void batch_free(struct batch *b);
 
+/* For the rebuild's bulk fill (rebuild_fill.c), which moves no checkpoint per batch and sums
+ * the deltas over many: index, load the stored rows of the streams not created in the batch,
+ * fold, and write the rows (b's deltas are left to the caller). b is zero-initialised but for
+ * c; batch_free afterwards, also on error. */
+enum err batch_apply_rows(struct batch *b, const PGresult *events, struct err_detail *why)
+    __attribute__((warn_unused_result));
+/* Adds b's customer and revenue deltas to the tables (b: a batch, or sums built like one). */
+bool batch_save_deltas(const struct batch *b) __attribute__((warn_unused_result));
+
+/* Sums: customer and revenue deltas of many batches in a struct batch of their own, up to cap
+ * keys of each kind (memory stays bounded; a full one is flushed, as deltas add up). */
+void batch_sums_init(struct batch *s, struct db_conn *c, int cap);
+/* Adds b's deltas to s, flushing s first when they might not fit. False: a flush failed. */
+bool batch_sums_add(struct batch *s, const struct batch *b) __attribute__((warn_unused_result));
+/* Writes s's deltas (batch_save_deltas) and empties s. */
+bool batch_sums_flush(struct batch *s) __attribute__((warn_unused_result));
+
 #endif

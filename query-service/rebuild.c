@@ -1,6 +1,6 @@
-/* `query-service rebuild`: shadow tables filled in bulk by the projector's own batch code below a
- * safe horizon, indexed, caught up to the head, then swapped in while the live projector waits on
- * a lock. */
+/* `query-service rebuild`: shadow tables filled in bulk, stream by stream, by the projector's own
+ * batch code below a safe horizon (rebuild_fill.c), caught up to the head in position order,
+ * indexed, then swapped in while the live projector waits on a lock. */
 #include "rebuild.h"
 
 #include "clock.h"
@@ -9,10 +9,11 @@
 #include "project_batch.h"
 #include "query_db.h"
 #include "read_model.h"
+#include "rebuild_fetch.h"
+#include "rebuild_fill.h"
 #include "rebuild_sql.h"
 #include "views_rebuild.h"
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,51 +104,6 @@ static bool settle_horizon(struct rebuild *r, int64_t *horizon)
     return true;
 }
 
-/* The next batch of events is read while this one is applied: a thread on a second connection,
- * so the scan runs on one core while decoding and writing run on the other. Every position read
- * is at or below a settled horizon or the live checkpoint, committed, so any session reads the
- * same rows. */
-struct fetch {
-    struct db_conn *c;
-    pthread_t thread;
-    bool threaded;
-    int64_t after, to;
-    int limit;
-    PGresult *res; /* NULL when the read failed */
-};
-
-static void *fetch_main(void *arg)
-{
-    struct fetch *f = arg;
-    char from[24], upto[24], limit[24];
-    snprintf(from, sizeof from, "%" PRId64, f->after);
-    snprintf(upto, sizeof upto, "%" PRId64, f->to);
-    snprintf(limit, sizeof limit, "%d", f->limit);
-    const char *params[] = {from, upto, limit};
-    if (db_read(f->c, ST_PROJ_EVENTS, params, &f->res) != ERR_OK)
-        f->res = NULL;
-    return NULL;
-}
-
-/* Starts reading (after, to]; inline when no thread can be made. */
-static void fetch_start(struct fetch *f, int64_t after, int64_t to)
-{
-    f->after = after;
-    f->to = to;
-    f->threaded = pthread_create(&f->thread, NULL, fetch_main, f) == 0;
-    if (!f->threaded)
-        fetch_main(f);
-}
-
-/* The rows read (the caller clears them), or NULL when the read failed. */
-static PGresult *fetch_join(struct fetch *f)
-{
-    if (f->threaded)
-        pthread_join(f->thread, NULL);
-    f->threaded = false;
-    return f->res;
-}
-
 /* Applies one batch read by fetch (cleared here) and moves r->pos to target. */
 static bool apply_batch(struct rebuild *r, PGresult *res, int64_t target, enum batch_txn txn)
 {
@@ -172,17 +128,19 @@ static bool apply_batch(struct rebuild *r, PGresult *res, int64_t target, enum b
  * while the one before is applied. */
 static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
 {
-    struct fetch f = {.c = r->reader, .limit = r->batch};
+    struct fetch f = {.c = r->reader, .limit = r->batch, .after = r->pos, .to = to};
     if (r->pos >= to)
         return true;
-    fetch_start(&f, r->pos, to);
+    fetch_start(&f);
     PGresult *res = fetch_join(&f);
     while (res) {
         int n = PQntuples(res);
         int64_t target = n == r->batch ? query_db_int(res, n - 1, EV_COL_POSITION) : to;
         bool more = target < to;
-        if (more)
-            fetch_start(&f, target, to);
+        if (more) {
+            f.after = target;
+            fetch_start(&f);
+        }
         bool ok = apply_batch(r, res, target, txn);
         PGresult *next = more ? fetch_join(&f) : NULL;
         if (!ok || !more) {
@@ -193,6 +151,19 @@ static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
     }
     log_msg(LOG_ERROR, "rebuild: cannot read the events after position %" PRId64, r->pos);
     return false;
+}
+
+/* Everything up to a settled horizon, stream by stream (rebuild_fill.c). */
+static bool fill(struct rebuild *r)
+{
+    int64_t horizon, start = clock_now_ms();
+    if (!settle_horizon(r, &horizon) ||
+        !rebuild_fill(r->c, r->reader, r->batch, horizon, &r->events))
+        return false;
+    r->pos = horizon;
+    log_msg(LOG_INFO, "rebuild: bulk fill: %" PRId64 " events to position %" PRId64 " in %.2f s",
+            r->events, horizon, (double)(clock_now_ms() - start) / 1000.0);
+    return true;
 }
 
 /* Replays up to a fresh horizon until what is left fits in one short swap. */
@@ -320,7 +291,8 @@ int rebuild_run(const char *database_url, const char *name)
     int64_t start = clock_now_ms();
     log_msg(LOG_INFO, "rebuild: %s into schema " REBUILD_SCHEMA ", batches of %d", name, r.batch);
     /* The second catch_up replays what arrived while the indexes were built. */
-    bool ok = prepare(&r) && catch_up(&r) && bulk_finish(&r) && catch_up(&r) && swap(&r);
+    bool ok =
+        prepare(&r) && fill(&r) && catch_up(&r) && bulk_finish(&r) && catch_up(&r) && swap(&r);
     if (ok) {
         double s = (double)(clock_now_ms() - start) / 1000.0;
         log_msg(LOG_INFO,

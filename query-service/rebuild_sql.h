@@ -4,7 +4,15 @@
 #ifndef QUERY_REBUILD_SQL_H
 #define QUERY_REBUILD_SQL_H
 
+#include "store/event_sql.h"
+
 #define REBUILD_SCHEMA "orderly_rebuild"
+
+/* The bulk fill's pages (rebuild_fill.c): the events at or below a horizon ($3) in stream
+ * order, after the event ($1, $2), read along the unique index (stream_id, stream_version). */
+#define REBUILD_EVENTS_BY_STREAM_SQL                                                               \
+    "SELECT " SQL_EVENT_COLS " FROM events WHERE (stream_id, stream_version) > ($1, $2) "          \
+    "AND position <= $3 ORDER BY stream_id, stream_version LIMIT $4"
 
 /* Only one rebuild at a time; the session lock goes with a killed rebuild. */
 #define REBUILD_LOCK_SQL "SELECT pg_try_advisory_lock(4242000002)"
