@@ -42,14 +42,14 @@ SELECT orderly_view_declare(event_types => ARRAY['FundsDeposited'], view_table =
 
 def register(name, text):
     """Registers projections/NAME.sql as `command-service migrate` does for an operator."""
-    folder = tempfile.mkdtemp(prefix="views-http-")
-    with open(os.path.join(folder, name + ".sql"), "w") as f:
-        f.write(text)
-    env = harness.env()
-    run_env = dict(os.environ, **env.service_env())
-    run_env["PROJECTIONS_DIR"] = folder
-    p = subprocess.run([env.binary("command"), "migrate"], env=run_env, capture_output=True,
-                       text=True, timeout=120)
+    with tempfile.TemporaryDirectory(prefix="views-http-") as folder:
+        with open(os.path.join(folder, name + ".sql"), "w") as f:
+            f.write(text)
+        env = harness.env()
+        run_env = dict(os.environ, **env.service_env())
+        run_env["PROJECTIONS_DIR"] = folder
+        p = subprocess.run([env.binary("command"), "migrate"], env=run_env,
+                           capture_output=True, text=True, timeout=120)
     if p.returncode != 0:
         raise AssertionError("migrate: %s%s" % (p.stdout, p.stderr))
 
