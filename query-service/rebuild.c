@@ -25,12 +25,11 @@
 #define SETTLE_NOTICE_MS 5000
 #define PROGRESS_EVERY   100000
 
-/* Bulk fill (issue 13): the shadow tables are filled unlogged and with only the indexes behind
- * their constraints (the primary keys the batch upserts on, the unique keyset positions); the
- * live tables' other indexes are built once after the fill, from their definitions, after the
- * tables are set logged, still before the swap. Only the shadow schema is touched, so a kill at
- * any instant leaves the live tables as they were; its constraints are checked row by row.
- * These server-side steps are SQL functions (migrations/0009_rebuild_functions.sql). */
+/* Bulk fill (issue 13): the shadow tables are filled unlogged and with only their primary keys
+ * (the batch looks rows up by them); the live tables' other indexes and unique constraints are
+ * built once after the fill, from their definitions, after the tables are set logged, still
+ * before the swap. Only the shadow schema is touched, so a kill at any instant leaves the live
+ * tables as they were. These server-side steps are SQL functions (migrations/0009 and 0011). */
 
 struct rebuild {
     struct db_conn *c;      /* DB_SESSION: the rebuild lock and search_path are this session's */
@@ -254,6 +253,7 @@ static bool prepare(struct rebuild *r)
            run(r->c, REBUILD_SETUP_SQL, 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_CREATE_SQL, 3, sp, NULL, 0, NULL) &&
            run(r->c, REBUILD_BULK_START_SQL, 2, sp, NULL, 0, NULL) &&
+           run(r->c, REBUILD_DROP_UNIQUE_SQL, 2, sp, NULL, 0, NULL) &&
            run(r->c, "COMMIT", 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_SEARCH_PATH_SQL, 1, &sp[1], NULL, 0, NULL);
 }
@@ -265,6 +265,7 @@ static bool bulk_finish(struct rebuild *r)
     int64_t start = clock_now_ms();
     bool ok = run(r->c, REBUILD_INDEX_MEM_SQL, 0, NULL, NULL, 0, NULL) &&
               run(r->c, REBUILD_BULK_FINISH_SQL, 2, sp, NULL, 0, NULL) &&
+              run(r->c, REBUILD_ADD_UNIQUE_SQL, 2, sp, NULL, 0, NULL) &&
               run(r->c, "RESET maintenance_work_mem", 0, NULL, NULL, 0, NULL);
     if (ok)
         log_msg(LOG_INFO, "rebuild: shadow tables logged and indexed in %.2f s",

@@ -1,5 +1,6 @@
 /* The SQL of `query-service rebuild` that stays in C: the throwaway shadow schema and the calls
- * of the server-side steps, which migrations/0009_rebuild_functions.sql defines. Not prepared:
+ * of the server-side steps, which migrations/0009_rebuild_functions.sql and
+ * 0011_rebuild_unique_keys.sql define. Not prepared:
  * it names a schema that exists only during a rebuild. */
 #ifndef QUERY_REBUILD_SQL_H
 #define QUERY_REBUILD_SQL_H
@@ -38,6 +39,8 @@
 #define REBUILD_CREATE_SQL      "SELECT rebuild_create_shadow($1, $2, $3)"
 #define REBUILD_BULK_START_SQL  "SELECT rebuild_bulk_start($1, $2)"
 #define REBUILD_BULK_FINISH_SQL "SELECT rebuild_bulk_finish($1, $2)"
+#define REBUILD_DROP_UNIQUE_SQL "SELECT rebuild_drop_unique($1, $2)"
+#define REBUILD_ADD_UNIQUE_SQL  "SELECT rebuild_add_unique($1, $2)"
 #define REBUILD_LOCK_LIVE_SQL   "SELECT rebuild_lock_live($1, $2)"
 #define REBUILD_SWAP_IN_SQL     "SELECT rebuild_swap_in($1, $2, $3, $4)"
 

@@ -13,10 +13,12 @@ from orderly_env import REPO
 READ_TABLES = ("projections", "rm_orders", "rm_accounts", "rm_customers", "rm_revenue_daily")
 DENIED = ("permission denied", "must be owner")
 
-# query-service rebuild's server-side steps (migrations/0009_rebuild_functions.sql).
-REBUILD_FUNCTIONS = ("rebuild_bulk_finish", "rebuild_bulk_start", "rebuild_create_shadow",
-                     "rebuild_index_body", "rebuild_lock_live", "rebuild_plain_indexes",
-                     "rebuild_read_tables", "rebuild_swap_in", "rebuild_swap_table")
+# query-service rebuild's server-side steps (migrations/0009_rebuild_functions.sql and
+# 0011_rebuild_unique_keys.sql).
+REBUILD_FUNCTIONS = ("rebuild_add_unique", "rebuild_bulk_finish", "rebuild_bulk_start",
+                     "rebuild_create_shadow", "rebuild_drop_unique", "rebuild_index_body",
+                     "rebuild_lock_live", "rebuild_plain_indexes", "rebuild_read_tables",
+                     "rebuild_swap_in", "rebuild_swap_table", "rebuild_unique_keys")
 
 EVENT_INSERT = ("INSERT INTO events (stream_id, stream_version, type, schema_version, data, "
                 "metadata) VALUES ('account-%s', 1, 'AccountOpened', 1, '{}', '{}')")
