@@ -25,11 +25,11 @@
 #define SETTLE_NOTICE_MS 5000
 #define PROGRESS_EVERY   100000
 
-/* Bulk fill (issue 13): the shadow tables are filled unlogged and with only their primary keys
- * (the batch looks rows up by them); the live tables' other indexes and unique constraints are
- * built once after the fill, from their definitions, after the tables are set logged, still
- * before the swap. Only the shadow schema is touched, so a kill at any instant leaves the live
- * tables as they were. These server-side steps are SQL functions (migrations/0009 and 0011). */
+/* Bulk fill (issue 13): the shadow tables are filled with only their primary keys (the batch
+ * looks rows up by them); the live tables' other indexes and unique constraints are built once
+ * after the fill, from their definitions, still before the swap. Only the shadow schema is
+ * touched, so a kill at any instant leaves the live tables as they were. These server-side
+ * steps are SQL functions (migrations/0009 and 0011). */
 
 struct rebuild {
     struct db_conn *c;      /* DB_SESSION: the rebuild lock and search_path are this session's */
@@ -152,12 +152,16 @@ static bool apply_to(struct rebuild *r, int64_t to, enum batch_txn txn)
     return false;
 }
 
-/* Everything up to a settled horizon, stream by stream (rebuild_fill.c). */
+/* Everything up to a settled horizon, stream by stream (rebuild_fill.c). Its commits do not
+ * wait for the WAL flush: they write only the shadow schema, which a crash leaves to the next
+ * rebuild to drop, and the swap's commit flushes everything before it. */
 static bool fill(struct rebuild *r)
 {
     int64_t horizon, start = clock_now_ms();
     if (!settle_horizon(r, &horizon) ||
-        !rebuild_fill(r->c, r->reader, r->batch, horizon, &r->events))
+        !run(r->c, "SET synchronous_commit TO off", 0, NULL, NULL, 0, NULL) ||
+        !rebuild_fill(r->c, r->reader, r->batch, horizon, &r->events) ||
+        !run(r->c, "RESET synchronous_commit", 0, NULL, NULL, 0, NULL))
         return false;
     r->pos = horizon;
     log_msg(LOG_INFO, "rebuild: bulk fill: %" PRId64 " events to position %" PRId64 " in %.2f s",
@@ -252,13 +256,12 @@ static bool prepare(struct rebuild *r)
     return run(r->c, "BEGIN", 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_SETUP_SQL, 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_CREATE_SQL, 3, sp, NULL, 0, NULL) &&
-           run(r->c, REBUILD_BULK_START_SQL, 2, sp, NULL, 0, NULL) &&
-           run(r->c, REBUILD_DROP_UNIQUE_SQL, 2, sp, NULL, 0, NULL) &&
+           run(r->c, REBUILD_FILL_START_SQL, 2, sp, NULL, 0, NULL) &&
            run(r->c, "COMMIT", 0, NULL, NULL, 0, NULL) &&
            run(r->c, REBUILD_SEARCH_PATH_SQL, 1, &sp[1], NULL, 0, NULL);
 }
 
-/* After the bulk fill: the shadow tables logged and fully indexed, as the live ones are. */
+/* After the bulk fill: the shadow tables fully indexed, as the live ones are. */
 static bool bulk_finish(struct rebuild *r)
 {
     const char *sp[] = {REBUILD_SCHEMA, r->live};
@@ -268,7 +271,7 @@ static bool bulk_finish(struct rebuild *r)
               run(r->c, REBUILD_ADD_UNIQUE_SQL, 2, sp, NULL, 0, NULL) &&
               run(r->c, "RESET maintenance_work_mem", 0, NULL, NULL, 0, NULL);
     if (ok)
-        log_msg(LOG_INFO, "rebuild: shadow tables logged and indexed in %.2f s",
+        log_msg(LOG_INFO, "rebuild: shadow tables indexed in %.2f s",
                 (double)(clock_now_ms() - start) / 1000.0);
     return ok;
 }

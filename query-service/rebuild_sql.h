@@ -37,9 +37,8 @@
 /* Arguments: shadow (REBUILD_SCHEMA), live (the live tables' schema), the projection's name,
  * a position; each function's comment in the migration says what it does. */
 #define REBUILD_CREATE_SQL      "SELECT rebuild_create_shadow($1, $2, $3)"
-#define REBUILD_BULK_START_SQL  "SELECT rebuild_bulk_start($1, $2)"
 #define REBUILD_BULK_FINISH_SQL "SELECT rebuild_bulk_finish($1, $2)"
-#define REBUILD_DROP_UNIQUE_SQL "SELECT rebuild_drop_unique($1, $2)"
+#define REBUILD_FILL_START_SQL  "SELECT rebuild_fill_start($1, $2)"
 #define REBUILD_ADD_UNIQUE_SQL  "SELECT rebuild_add_unique($1, $2)"
 #define REBUILD_LOCK_LIVE_SQL   "SELECT rebuild_lock_live($1, $2)"
 #define REBUILD_SWAP_IN_SQL     "SELECT rebuild_swap_in($1, $2, $3, $4)"

@@ -16,7 +16,7 @@ DENIED = ("permission denied", "must be owner")
 # query-service rebuild's server-side steps (migrations/0009_rebuild_functions.sql and
 # 0011_rebuild_unique_keys.sql).
 REBUILD_FUNCTIONS = ("rebuild_add_unique", "rebuild_bulk_finish", "rebuild_bulk_start",
-                     "rebuild_create_shadow", "rebuild_drop_unique", "rebuild_index_body",
+                     "rebuild_create_shadow", "rebuild_fill_start", "rebuild_index_body",
                      "rebuild_lock_live", "rebuild_plain_indexes", "rebuild_read_tables",
                      "rebuild_swap_in", "rebuild_swap_table", "rebuild_unique_keys")
 
