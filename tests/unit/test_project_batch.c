@@ -221,6 +221,63 @@ START_TEST(test_fold_refuses_bad_data)
 }
 END_TEST
 
+/* Two orders of one customer, paid on two days, the second cancelled with a refund. */
+static const struct {
+    int64_t position;
+    const char *stream;
+    int version;
+    const char *type;
+    int schema;
+    const char *data;
+    int64_t ms;
+} paged[] = {
+    {3, "order-o-1", 1, "OrderPlaced", 2, PLACED, T0 + DAY_MS},
+    {4, "order-o-1", 2, "OrderPaid", 1, PAID, T0 + DAY_MS},
+    {5, "order-o-2", 1, "OrderPlaced", 2, PLACED, T0},
+    {6, "order-o-2", 2, "OrderPaid", 1, PAID, T0},
+    {7, "order-o-2", 3, "OrderCancelled", 1, CANCELLED, T0 + DAY_MS},
+};
+
+static PGresult *paged_rows(int from, int to)
+{
+    PGresult *res = rows_new(8);
+    for (int i = from; i < to; i++)
+        rows_event(res, paged[i].position, paged[i].stream, paged[i].version, paged[i].type,
+                   paged[i].schema, paged[i].data, paged[i].ms);
+    return res;
+}
+
+/* The rebuild's fill sums the deltas of many pages (rebuild_fill.c): two pages summed give the
+ * deltas of one batch holding both, the latest order time included. */
+START_TEST(test_sums_add_pages)
+{
+    struct batch sums;
+    batch_sums_init(&sums, NULL, 4);
+    for (int k = 0; k < 2; k++) {
+        struct batch page = {0};
+        PGresult *res = paged_rows(k == 0 ? 0 : 2, k == 0 ? 2 : 5);
+        ck_assert_int_eq(batch_index(&page, res, &why), ERR_OK);
+        ck_assert_int_eq(batch_fold(&page, res, &why), ERR_OK);
+        ck_assert(batch_sums_add(&sums, &page));
+        batch_free(&page);
+        PQclear(res);
+    }
+    PGresult *all = paged_rows(0, 5);
+    fold(all);
+    for (int kind = 0; kind < 2; kind++) {
+        struct batch_columns got, want;
+        batch_deltas(&sums, kind == 0, &got);
+        batch_deltas(&b, kind == 0, &want);
+        for (int i = 0; i < 5; i++)
+            ck_assert_str_eq(col(&got, i), col(&want, i));
+        batch_columns_free(&got);
+        batch_columns_free(&want);
+    }
+    batch_free(&sums);
+    PQclear(all);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("project_batch");
@@ -234,6 +291,7 @@ int main(void)
     tcase_add_test(t, test_fold_account_columns);
     tcase_add_test(t, test_stored_and_orphan_rows);
     tcase_add_test(t, test_fold_refuses_bad_data);
+    tcase_add_test(t, test_sums_add_pages);
     suite_add_tcase(s, t);
     return run_suite(s);
 }
