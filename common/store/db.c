@@ -144,9 +144,12 @@ static bool conn_alive(struct db_conn *c)
     return c->listening && PQconsumeInput(c->pg) && PQstatus(c->pg) == CONNECTION_OK;
 }
 
-static struct db_fault conn_ready(struct db_conn *c)
+/* check_idle false skips conn_alive's poll(): for a pooled read, whose statement on a
+ * connection that died while idle fails as lost and db_read runs it once more on a fresh one,
+ * the check is a syscall per GET that buys nothing. */
+static struct db_fault conn_ready(struct db_conn *c, bool check_idle)
 {
-    if (c->pg && conn_alive(c))
+    if (c->pg && (check_idle ? conn_alive(c) : PQstatus(c->pg) == CONNECTION_OK))
         return fault_ok;
     if (c->pg)
         log_msg(LOG_WARN, "%s: database connection lost while idle", c->cfg->app_name);
@@ -298,7 +301,7 @@ static struct db_fault run_prepared(struct db_conn *c, int id, const char *const
         log_msg(LOG_ERROR, "%s: no statement %d", c->cfg->app_name, id);
         return (struct db_fault){ERR_INTERNAL, false, false};
     }
-    struct db_fault f = conn_ready(c);
+    struct db_fault f = conn_ready(c, !read || c->mode != DB_LAZY || c->listening);
     if (f.err == ERR_OK)
         f = prepare_once(c, id, read);
     if (f.err != ERR_OK)
@@ -337,7 +340,7 @@ enum err db_sql(struct db_conn *c, const char *sql, int nparams, const char *con
 {
     if (out)
         *out = NULL;
-    struct db_fault f = conn_ready(c);
+    struct db_fault f = conn_ready(c, true);
     if (f.err != ERR_OK)
         return f.err;
     char what[48];
