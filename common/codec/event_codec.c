@@ -1,9 +1,13 @@
 /* Event data <-> JSON for the contract events, one field-spec table per type driving both
  * directions. Every reader goes through the upcaster chain, which raises old schema_versions. */
 #include "codec/codec.h"
+#include "codec/event_json.h"
 #include "codec/scan.h"
 #include "codec/validate.h"
 
+#include "xalloc.h"
+
+#include <stdio.h>
 #include <string.h>
 
 static const struct field_spec order_placed_fields[] = {
@@ -136,6 +140,55 @@ json_t *event_data_to_json(const struct event *e)
     if ((unsigned)e->type >= EV__COUNT)
         return json_object();
     return validate_to_json(event_codecs[e->type].fields, &e->data);
+}
+
+void event_data_render(struct render_buf *b, const struct event *e)
+{
+    static const struct field_spec none[] = {{NULL}};
+    render_object(b, (unsigned)e->type < EV__COUNT ? event_codecs[e->type].fields : none, &e->data);
+}
+
+static const char *type_name(int t)
+{
+    return event_type_name((enum event_type)t);
+}
+
+/* The envelope's leading members, in json_pack's order. */
+static const struct field_spec envelope_fields[] = {
+    {"stream_id", F_ID, REQUIRED, FIELD_AT(struct event, stream_id)},
+    {"stream_version", F_INT, REQUIRED, FIELD_AT(struct event, stream_version)},
+    {"type", F_ENUM, REQUIRED, FIELD_AT(struct event, type), .enum_name = type_name},
+    {NULL},
+};
+
+static void append(struct render_buf *b, const char *s, size_t n)
+{
+    if (b->len + n >= b->cap) {
+        b->cap = 2 * (b->len + n) + 64;
+        b->text = xrealloc(b->text, b->cap);
+    }
+    memcpy(b->text + b->len, s, n);
+    b->len += n;
+    b->text[b->len] = '\0';
+}
+
+void event_array_render(struct render_buf *b, const struct event *events, int n)
+{
+    append(b, "[", 1);
+    for (int i = 0; i < n; i++) {
+        const struct event *e = &events[i];
+        if (i > 0)
+            append(b, ",", 1);
+        render_object(b, envelope_fields, e);
+        b->len--; /* reopen the object for the two members the struct does not hold */
+        char tail[48];
+        int len = snprintf(tail, sizeof tail,
+                           ",\"schema_version\":%d,\"data\":", event_schema_version(e->type));
+        append(b, tail, (size_t)len);
+        event_data_render(b, e);
+        append(b, "}", 1);
+    }
+    append(b, "]", 1);
 }
 
 json_t *event_data_upcast(enum event_type t, int version, const json_t *data,

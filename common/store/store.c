@@ -2,6 +2,7 @@
  * Every PGresult is cleared where it was made. */
 #include "store/store.h"
 #include "codec/codec.h"
+#include "codec/event_json.h"
 #include "store/event_row.h"
 #include "store/param_array.h"
 #include "store/statements.h"
@@ -136,18 +137,9 @@ enum err store_idem_lookup(struct db_conn *c, const char *key, const char *reque
 
 char *store_events_json(const struct decision *d)
 {
-    json_t *arr = json_array();
-    for (int i = 0; i < d->count; i++) {
-        const struct event *e = &d->events[i];
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:i, s:o}", "stream_id", e->stream_id,
-                                             "stream_version", (json_int_t)e->stream_version,
-                                             "type", event_type_name(e->type), "schema_version",
-                                             event_schema_version(e->type), "data",
-                                             event_data_to_json(e)));
-    }
-    char *text = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    return text;
+    struct render_buf b = {0};
+    event_array_render(&b, d->events, d->count);
+    return b.text;
 }
 
 enum err store_append(struct db_conn *c, const struct append_request *a, char **body_out,
@@ -214,18 +206,18 @@ static void batch_command_row(struct param_array *col, int k, const struct appen
     param_array_text(&col[9], a->metadata_json);
 }
 
-static void batch_event_row(struct param_array *col, int k, const struct event *e)
+/* data is the caller's buffer, reused across rows. */
+static void batch_event_row(struct param_array *col, int k, const struct event *e,
+                            struct render_buf *data)
 {
-    json_t *data = event_data_to_json(e);
-    char *text = json_dumps(data, JSON_COMPACT);
-    json_decref(data);
+    render_reset(data);
+    event_data_render(data, e);
     param_array_int(&col[0], k);
     param_array_text(&col[1], e->stream_id);
     param_array_int(&col[2], e->stream_version);
     param_array_text(&col[3], event_type_name(e->type));
     param_array_int(&col[4], event_schema_version(e->type));
-    param_array_text(&col[5], text);
-    free(text);
+    param_array_text(&col[5], data->text);
 }
 
 static void batch_bodies(PGresult *r, int n, char **bodies, size_t *lens)
@@ -244,14 +236,16 @@ enum err store_append_batch(struct db_conn *c, const struct append_request *a, i
     struct param_array col[BATCH_CMD_COLS + BATCH_EV_COLS];
     const char *params[BATCH_CMD_COLS + BATCH_EV_COLS];
     bool any_key = false;
+    struct render_buf data = {0};
     for (int i = 0; i < BATCH_CMD_COLS + BATCH_EV_COLS; i++)
         param_array_init(&col[i]);
     for (int k = 0; k < n; k++) {
         batch_command_row(col, k, &a[k]);
         any_key = any_key || a[k].idem_key;
         for (int j = 0; j < a[k].decision->count; j++)
-            batch_event_row(col + BATCH_CMD_COLS, k, &a[k].decision->events[j]);
+            batch_event_row(col + BATCH_CMD_COLS, k, &a[k].decision->events[j], &data);
     }
+    render_free(&data);
     for (int i = 0; i < BATCH_CMD_COLS + BATCH_EV_COLS; i++)
         params[i] = param_array_done(&col[i]);
     PGresult *r;
