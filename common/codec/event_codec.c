@@ -191,6 +191,61 @@ void event_array_render(struct render_buf *b, const struct event *events, int n)
     append(b, "]", 1);
 }
 
+#define METADATA_KEYS 5
+
+static bool printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            return false;
+    return true;
+}
+
+/* Printable ASCII needs only '"' and '\\' escaped (jansson's dump_string). */
+static void append_quoted(struct render_buf *b, const char *s)
+{
+    append(b, "\"", 1);
+    for (const char *run = s;; s++) {
+        if (*s && *s != '"' && *s != '\\')
+            continue;
+        append(b, run, (size_t)(s - run));
+        if (!*s)
+            break;
+        append(b, "\\", 1);
+        run = s;
+    }
+    append(b, "\"", 1);
+}
+
+static char *metadata_jansson(const char *const v[METADATA_KEYS])
+{
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", v[0], "command_type", v[1],
+                          "correlation_id", v[2], "causation_id", v[3], "actor", v[4]);
+    char *text = json_dumps(m, JSON_COMPACT); /* NULL for NULL */
+    json_decref(m);
+    return text;
+}
+
+char *event_metadata_json(const char *command_id, const char *command_type,
+                          const char *correlation_id, const char *causation_id, const char *actor)
+{
+    static const char *const keys[METADATA_KEYS] = {
+        "{\"command_id\":", ",\"command_type\":", ",\"correlation_id\":", ",\"causation_id\":",
+        ",\"actor\":"};
+    const char *const v[METADATA_KEYS] = {command_id, command_type, correlation_id, causation_id,
+                                          actor};
+    for (int i = 0; i < METADATA_KEYS; i++)
+        if (v[i] == NULL || !printable_ascii(v[i]))
+            return metadata_jansson(v);
+    struct render_buf b = {0};
+    for (int i = 0; i < METADATA_KEYS; i++) {
+        append(&b, keys[i], strlen(keys[i]));
+        append_quoted(&b, v[i]);
+    }
+    append(&b, "}", 1);
+    return b.text;
+}
+
 json_t *event_data_upcast(enum event_type t, int version, const json_t *data,
                           struct err_detail *why)
 {

@@ -15,4 +15,11 @@ void event_data_render(struct render_buf *b, const struct event *e);
  * json_pack built per event. Stream ids and type names are ASCII (ids are validated). */
 void event_array_render(struct render_buf *b, const struct event *events, int n);
 
+/* The events' metadata object {"command_id","command_type","correlation_id","causation_id",
+ * "actor"}: the bytes json_dumps(json_pack(...), JSON_COMPACT) gives, NULL where json_pack
+ * fails (a NULL value, or one that is not UTF-8). Values of printable ASCII, which the service
+ * passes, skip jansson. */
+char *event_metadata_json(const char *command_id, const char *command_type,
+                          const char *correlation_id, const char *causation_id, const char *actor);
+
 #endif

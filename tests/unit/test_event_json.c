@@ -181,6 +181,65 @@ START_TEST(order_placed_reads_as_before)
 }
 END_TEST
 
+static char *jansson_metadata(const char *const v[5])
+{
+    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", v[0], "command_type", v[1],
+                          "correlation_id", v[2], "causation_id", v[3], "actor", v[4]);
+    char *text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
+    return text;
+}
+
+/* Mostly printable ASCII with quotes and backslashes, sometimes any piece, empty or NULL. */
+static const char *metadata_value(char *buf, size_t size)
+{
+    static const char *const plain[] = {"a", "Zq-9_", "\"", "\\", " ", "~", "/", "{"};
+    int shape = below(12);
+    if (shape == 0)
+        return NULL;
+    bool dirty = shape == 1;
+    size_t len = 0, want = (size_t)below((int)size);
+    buf[0] = '\0';
+    while (len < want) {
+        const char *p = dirty ? pieces[below((int)(sizeof pieces / sizeof *pieces))]
+                              : plain[below((int)(sizeof plain / sizeof *plain))];
+        size_t n = strlen(p);
+        if (len + n >= size)
+            break;
+        memcpy(buf + len, p, n + 1);
+        len += n;
+    }
+    return buf;
+}
+
+START_TEST(metadata_is_jansson_bytes)
+{
+    char bufs[5][140];
+    int rendered = 0;
+    for (int r = 0; r < ROUNDS; r++) {
+        const char *v[5];
+        for (int i = 0; i < 5; i++)
+            v[i] = metadata_value(bufs[i], sizeof bufs[i]);
+        char *text = event_metadata_json(v[0], v[1], v[2], v[3], v[4]);
+        char *want = jansson_metadata(v);
+        if (want == NULL) {
+            ck_assert_ptr_null(text);
+            continue;
+        }
+        ck_assert_ptr_nonnull(text);
+        assert_same(text, want, r);
+        free(text);
+        rendered++;
+    }
+    ck_assert_int_gt(rendered, ROUNDS / 4);
+    char *text = event_metadata_json("c-1", "PlaceOrder", "cid", "c-1", "anonymous");
+    ck_assert_str_eq(text, "{\"command_id\":\"c-1\",\"command_type\":\"PlaceOrder\","
+                           "\"correlation_id\":\"cid\",\"causation_id\":\"c-1\","
+                           "\"actor\":\"anonymous\"}");
+    free(text);
+}
+END_TEST
+
 static Suite *event_json_suite(void)
 {
     Suite *s = suite_create("event_json");
@@ -188,6 +247,7 @@ static Suite *event_json_suite(void)
     tcase_add_test(tc, event_arrays_are_jansson_bytes);
     tcase_add_test(tc, event_data_is_jansson_bytes);
     tcase_add_test(tc, order_placed_reads_as_before);
+    tcase_add_test(tc, metadata_is_jansson_bytes);
     suite_add_tcase(s, tc);
     return s;
 }
