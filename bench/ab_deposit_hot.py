@@ -5,7 +5,7 @@ connections (commands/s, internal retries/s from orderly_command_retries_total, 
 per 1000 commands of the service and of PostgreSQL, the mean batch from
 orderly_command_batch_size when the build has it), after Deposit and PlaceOrder on one
 connection (p50, p99: a lone command must not wait for company).
-Usage: bench/ab_deposit_hot.py [--rounds 3] [--secs 5] NAME=BUILD_DIR ...
+Usage: bench/ab_deposit_hot.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:APPEND_GROUPS] ...
 A build dir of another commit: see bench/ab_place_order.py."""
 
 import argparse
@@ -28,10 +28,15 @@ def post(url, path, body):
 
 
 SERIES = ('orderly_command_retries_total{cause="concurrent_writer"}',
-          "orderly_command_batch_size_sum", "orderly_command_batch_size_count")
+          "orderly_command_batch_size_sum", "orderly_command_batch_size_count",
+          "orderly_command_append_group_size_sum", "orderly_command_append_group_size_count")
 
 
-def one_run(build, secs):
+def one_run(build, groups, secs):
+    if groups:
+        os.environ["APPEND_GROUPS"] = groups
+    else:
+        os.environ.pop("APPEND_GROUPS", None)
     env = bl.BenchEnv()
     env.build = build
     env.start()
@@ -52,12 +57,13 @@ def one_run(build, secs):
         hot = bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16, secs,
                              ["hot-", HOT])
         after = [bl.metric(c.url, s) for s in SERIES]
-        batches = after[2] - before[2]
+        batches, groups = after[2] - before[2], after[4] - before[4]
         return {"hot/s": hot["ok_per_s"], "retries/s": (after[0] - before[0]) / hot["secs"],
                 "hot non2xx/s": hot["non2xx_per_s"], "hot p50": hot["p50_ms"],
                 "hot p99": hot["p99_ms"], "svc cpu ms/k": hot["cpu_ms_per_k"],
                 "pg cpu ms/k": hot["pg_cpu_ms_per_k"],
                 "batch mean": (after[1] - before[1]) / batches if batches else 1.0,
+                "group mean": (after[3] - before[3]) / groups if groups else 1.0,
                 "dep1 p50": solo["p50_ms"], "dep1 p99": solo["p99_ms"],
                 "po1 p50": order["p50_ms"], "po1 p99": order["p99_ms"]}
     finally:
@@ -68,10 +74,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR")
+    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:APPEND_GROUPS]")
     a = ap.parse_args()
-    bl.interleave_ab(a.variants, a.rounds, lambda build: one_run(os.path.abspath(build), a.secs),
-                     "rounds of %d s" % a.secs)
+
+    def run(value):
+        build, _, groups = value.partition(":")
+        return one_run(os.path.abspath(build), groups, a.secs)
+    bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 
 if __name__ == "__main__":
