@@ -1,6 +1,7 @@
 /* What a command's answer is about and the metadata its events carry, for the lone path
  * (commands.c) and the batch path (hot_batch.c) alike. */
 #include "command_target.h"
+#include "codec/event_json.h"
 #include "uuid.h"
 
 #include <stdio.h>
@@ -59,13 +60,9 @@ char *commands_metadata_json(struct command_request *cr)
 {
     char command_id[UUID_STR_LEN];
     uuid_v4(command_id);
-    json_t *m = json_pack("{s:s, s:s, s:s, s:s, s:s}", "command_id", command_id, "command_type",
-                          command_type_name(cr->type), "correlation_id", cr->http->correlation_id,
-                          "causation_id", metadata_header(cr, "X-Causation-ID", command_id),
-                          "actor", metadata_header(cr, "X-Actor", "anonymous"));
-    char *text = json_dumps(m, JSON_COMPACT);
-    json_decref(m);
-    return text;
+    return event_metadata_json(command_id, command_type_name(cr->type), cr->http->correlation_id,
+                               metadata_header(cr, "X-Causation-ID", command_id),
+                               metadata_header(cr, "X-Actor", "anonymous"));
 }
 
 void commands_etag(const struct decision *d, const char *stream_id, int64_t *version,
