@@ -9,7 +9,6 @@
 #include "metrics.h"
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -39,9 +38,7 @@ static struct member *head, *tail;
 static int inflight, max_inflight;
 static long queued;
 
-static const int size_bounds[] = {1, 2, 4, 8, 16, 32, 64};
-#define BOUNDS (int)(sizeof size_bounds / sizeof size_bounds[0])
-static atomic_ullong size_buckets[BOUNDS], size_count, size_sum;
+static struct metrics_sizes sizes;
 
 bool group_append_init(char *err, size_t err_len)
 {
@@ -50,33 +47,21 @@ bool group_append_init(char *err, size_t err_len)
 
 static void observe(int n)
 {
-    for (int i = 0; i < BOUNDS; i++)
-        if (n <= size_bounds[i])
-            atomic_fetch_add(&size_buckets[i], 1);
-    atomic_fetch_add(&size_count, 1);
-    atomic_fetch_add(&size_sum, (unsigned long long)n);
+    metrics_sizes_observe(&sizes, n);
 }
 
 void group_append_metrics(void *buf)
 {
-    metrics_printf(buf, "# HELP orderly_command_append_group_size commands of different streams "
-                        "appended by one statement (1: alone)\n"
-                        "# TYPE orderly_command_append_group_size histogram\n");
-    for (int i = 0; i < BOUNDS; i++)
-        metrics_printf(buf, "orderly_command_append_group_size_bucket{le=\"%d\"} %llu\n",
-                       size_bounds[i], atomic_load(&size_buckets[i]));
-    unsigned long long count = atomic_load(&size_count);
+    metrics_sizes_print(buf, &sizes, "orderly_command_append_group_size",
+                        "commands of different streams appended by one statement (1: alone)");
     pthread_mutex_lock(&mu);
     long waiting = queued;
     pthread_mutex_unlock(&mu);
     metrics_printf(buf,
-                   "orderly_command_append_group_size_bucket{le=\"+Inf\"} %llu\n"
-                   "orderly_command_append_group_size_sum %llu\n"
-                   "orderly_command_append_group_size_count %llu\n"
                    "# HELP orderly_command_append_waiting commands waiting for an append group\n"
                    "# TYPE orderly_command_append_waiting gauge\n"
                    "orderly_command_append_waiting %ld\n",
-                   count, atomic_load(&size_sum), count, waiting);
+                   waiting);
 }
 
 /* The group's statement, on the leader's connection, with no lock held. true: refused as a

@@ -5,42 +5,27 @@
 
 #include "command_target.h"
 #include "group_append.h"
+#include "metrics.h"
 #include "notifier.h"
 #include "store/store.h"
 #include "stream_cache.h"
 #include "world_store.h"
 #include "xalloc.h"
 
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const int size_bounds[] = {1, 2, 4, 8, 16, 32};
-#define BOUNDS (int)(sizeof size_bounds / sizeof size_bounds[0])
-static atomic_ullong size_buckets[BOUNDS], size_count, size_sum;
+static struct metrics_sizes sizes;
 
 void hot_batch_observe(int n)
 {
-    for (int i = 0; i < BOUNDS; i++)
-        if (n <= size_bounds[i])
-            atomic_fetch_add(&size_buckets[i], 1);
-    atomic_fetch_add(&size_count, 1);
-    atomic_fetch_add(&size_sum, (unsigned long long)n);
+    metrics_sizes_observe(&sizes, n);
 }
 
 void hot_batch_metrics(void *buf)
 {
-    metrics_printf(buf, "# HELP orderly_command_batch_size commands a stream's turn holder "
-                        "decided and appended together (1: alone)\n"
-                        "# TYPE orderly_command_batch_size histogram\n");
-    for (int i = 0; i < BOUNDS; i++)
-        metrics_printf(buf, "orderly_command_batch_size_bucket{le=\"%d\"} %llu\n", size_bounds[i],
-                       atomic_load(&size_buckets[i]));
-    unsigned long long count = atomic_load(&size_count);
-    metrics_printf(buf,
-                   "orderly_command_batch_size_bucket{le=\"+Inf\"} %llu\n"
-                   "orderly_command_batch_size_sum %llu\norderly_command_batch_size_count %llu\n",
-                   count, atomic_load(&size_sum), count);
+    metrics_sizes_print(buf, &sizes, "orderly_command_batch_size",
+                        "commands a stream's turn holder decided and appended together (1: alone)");
 }
 
 /* Decides each member over w as the accepted ones before it left it; returns how many were

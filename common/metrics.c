@@ -264,3 +264,23 @@ char *metrics_render(size_t *len_out)
         *len_out = b.len;
     return b.data;
 }
+
+void metrics_sizes_observe(struct metrics_sizes *h, int n)
+{
+    for (int i = 0; i < METRICS_SIZE_BUCKETS; i++)
+        if (n <= 1 << i)
+            atomic_fetch_add(&h->bucket[i], 1);
+    atomic_fetch_add(&h->count, 1);
+    atomic_fetch_add(&h->sum, (unsigned long long)n);
+}
+
+void metrics_sizes_print(void *buf, struct metrics_sizes *h, const char *name, const char *help)
+{
+    metrics_printf(buf, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (int i = 0; i < METRICS_SIZE_BUCKETS; i++)
+        metrics_printf(buf, "%s_bucket{le=\"%d\"} %llu\n", name, 1 << i,
+                       atomic_load(&h->bucket[i]));
+    unsigned long long count = atomic_load(&h->count);
+    metrics_printf(buf, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %llu\n%s_count %llu\n", name, count,
+                   name, atomic_load(&h->sum), name, count);
+}
