@@ -18,10 +18,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DAY_MS     86400000LL
-#define NO_TIME_MS INT64_MIN
+#define DAY_MS 86400000LL
 
-static void keymap_init(struct keymap *m, int max_keys)
+void keymap_init(struct keymap *m, int max_keys)
 {
     m->cap = 16;
     while (m->cap < (size_t)max_keys * 2)
@@ -31,14 +30,13 @@ static void keymap_init(struct keymap *m, int max_keys)
     m->count = 0;
 }
 
-static void keymap_free(struct keymap *m)
+void keymap_free(struct keymap *m)
 {
     free(m->slots);
     free(m->keys);
 }
 
-/* Returns the key's index, adding it when absent (callers size the map for every key). */
-static int keymap_put(struct keymap *m, const char *key)
+int keymap_put(struct keymap *m, const char *key)
 {
     uint32_t h = 2166136261u;
     for (const char *p = key; *p; p++)
@@ -539,65 +537,6 @@ enum err batch_apply_rows(struct batch *b, const PGresult *events, struct err_de
 bool batch_save_deltas(const struct batch *b)
 {
     return save_deltas(b, true) && save_deltas(b, false);
-}
-
-/* Sums hold cap keys of each kind (customers, revenue days); b->events is the cap. */
-static void sums_alloc(struct batch *s)
-{
-    keymap_init(&s->customers, s->events);
-    keymap_init(&s->revenue, s->events);
-    s->customer = xcalloc((size_t)s->events + 1, sizeof *s->customer);
-    s->rev = xcalloc((size_t)s->events + 1, sizeof *s->rev);
-}
-
-void batch_sums_init(struct batch *s, struct db_conn *c, int cap)
-{
-    *s = (struct batch){.c = c, .events = cap};
-    keymap_init(&s->orders, 0);
-    keymap_init(&s->accounts, 0);
-    sums_alloc(s);
-}
-
-bool batch_sums_flush(struct batch *s)
-{
-    if (!batch_save_deltas(s))
-        return false;
-    keymap_free(&s->customers);
-    keymap_free(&s->revenue);
-    free(s->customer);
-    free(s->rev);
-    sums_alloc(s);
-    return true;
-}
-
-bool batch_sums_add(struct batch *s, const struct batch *b)
-{
-    if ((s->customers.count + b->customers.count > s->events ||
-         s->revenue.count + b->revenue.count > s->events) &&
-        !batch_sums_flush(s))
-        return false;
-    for (int i = 0; i < b->customers.count; i++) {
-        int known = s->customers.count;
-        const struct customer_delta *d = &b->customer[i];
-        struct customer_delta *t = &s->customer[keymap_put(&s->customers, b->customers.keys[i])];
-        if (s->customers.count > known)
-            t->last_ms = NO_TIME_MS;
-        t->orders += d->orders;
-        t->open += d->open;
-        t->spend += d->spend;
-        if (d->last_ms > t->last_ms)
-            t->last_ms = d->last_ms;
-    }
-    for (int i = 0; i < b->revenue.count; i++) {
-        const struct revenue_delta *r = &b->rev[i];
-        struct revenue_delta *t = &s->rev[keymap_put(&s->revenue, b->revenue.keys[i])];
-        t->day = r->day;
-        memcpy(t->currency, r->currency, sizeof t->currency);
-        t->paid += r->paid;
-        t->revenue += r->revenue;
-        t->refunds += r->refunds;
-    }
-    return true;
 }
 
 /* The batch's work without BEGIN/COMMIT: the caller owns the transaction. */

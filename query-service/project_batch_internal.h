@@ -1,6 +1,7 @@
-/* project_batch.c's pure steps, for its unit suite: a batch's index of streams, the fold with
- * the domain's evolve functions, and the column arrays its statements take. The database steps
- * (loading stored rows and keys, writing, the checkpoint) stay in project_batch.c. */
+/* project_batch.c's (and batch_sums.c's) pure steps, for its unit suite: a batch's index of
+ * streams, the fold with the domain's evolve functions, and the column arrays its statements take.
+ * The database steps (loading stored rows and keys, writing, the checkpoint) stay in
+ * project_batch.c. */
 #ifndef QUERY_PROJECT_BATCH_INTERNAL_H
 #define QUERY_PROJECT_BATCH_INTERNAL_H
 
@@ -22,6 +23,15 @@ struct keymap {
     char (*keys)[KEY_MAX];
     int count;
 };
+
+/* Sized for max_keys keys; keymap_put returns a key's index, adding it when absent (callers
+ * size the map for every key). */
+void keymap_init(struct keymap *m, int max_keys);
+void keymap_free(struct keymap *m);
+int keymap_put(struct keymap *m, const char *key);
+
+/* A customer delta's last_ms before any order time was seen. */
+#define NO_TIME_MS INT64_MIN
 
 /* stored: the row exists (loaded), so it is updated rather than inserted. fresh: the stream's
  * first event is in the batch, so it has no row yet (a row is made from that event, and every
