@@ -10,9 +10,6 @@ CREATE TABLE account_currency (
     currency   text NOT NULL
 );
 
--- fillfactor 50: a row takes several updates per projector batch (one per movement of its
--- account that day), and each new version stays on its page (a HOT update: no index entry, old
--- versions pruned in place) only while the page has room for it.
 CREATE TABLE daily_money_movement (
     account_id          text NOT NULL,
     day                 date NOT NULL,  -- the events' recorded_at, in UTC
@@ -26,55 +23,41 @@ CREATE TABLE daily_money_movement (
     transfers_out_cents bigint NOT NULL,
     transfers_out       integer NOT NULL,
     PRIMARY KEY (account_id, day)
-) WITH (fillfactor = 50);
+);
 
--- Most movements find their day's row: one UPDATE of the two columns the type moves. Only the
--- first movement of an account on a day inserts, with the currency. This costs about half of
--- one INSERT ... ON CONFLICT DO UPDATE of every column per event (docs/views.md, "Cost").
 CREATE FUNCTION handle(e orderly_event) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     account text := e.data->>CASE e.type WHEN 'TransferSent' THEN 'from_account_id'
                                          WHEN 'TransferReceived' THEN 'to_account_id'
                                          ELSE 'account_id' END;
     cents bigint := (e.data->>'amount_cents')::bigint;
-    d date := (e.recorded_at AT TIME ZONE 'UTC')::date;
+    dep boolean := e.type = 'FundsDeposited';
+    wd boolean := e.type = 'FundsWithdrawn';
+    tin boolean := e.type = 'TransferReceived';
+    tout boolean := e.type = 'TransferSent';
 BEGIN
-    CASE e.type
-    WHEN 'AccountOpened' THEN
+    IF e.type = 'AccountOpened' THEN
         INSERT INTO account_currency VALUES (account, e.data->>'currency');
-        RETURN;
-    WHEN 'FundsDeposited' THEN
-        UPDATE daily_money_movement
-        SET deposits_cents = deposits_cents + cents, deposits = deposits + 1
-        WHERE account_id = account AND day = d;
-    WHEN 'FundsWithdrawn' THEN
-        UPDATE daily_money_movement
-        SET withdrawals_cents = withdrawals_cents + cents, withdrawals = withdrawals + 1
-        WHERE account_id = account AND day = d;
-    WHEN 'TransferReceived' THEN
-        UPDATE daily_money_movement
-        SET transfers_in_cents = transfers_in_cents + cents, transfers_in = transfers_in + 1
-        WHERE account_id = account AND day = d;
-    WHEN 'TransferSent' THEN
-        UPDATE daily_money_movement
-        SET transfers_out_cents = transfers_out_cents + cents, transfers_out = transfers_out + 1
-        WHERE account_id = account AND day = d;
-    END CASE;
-    IF FOUND THEN
         RETURN;
     END IF;
     -- Every movement of an account comes after its AccountOpened: a missing currency is a
     -- broken log, and the NOT NULL makes it this projection's failure, not a silent gap.
-    INSERT INTO daily_money_movement
-    VALUES (account, d, (SELECT a.currency FROM account_currency a WHERE a.account_id = account),
-            CASE WHEN e.type = 'FundsDeposited' THEN cents ELSE 0 END,
-            (e.type = 'FundsDeposited')::integer,
-            CASE WHEN e.type = 'FundsWithdrawn' THEN cents ELSE 0 END,
-            (e.type = 'FundsWithdrawn')::integer,
-            CASE WHEN e.type = 'TransferReceived' THEN cents ELSE 0 END,
-            (e.type = 'TransferReceived')::integer,
-            CASE WHEN e.type = 'TransferSent' THEN cents ELSE 0 END,
-            (e.type = 'TransferSent')::integer);
+    INSERT INTO daily_money_movement AS m
+    VALUES (account, (e.recorded_at AT TIME ZONE 'UTC')::date,
+            (SELECT a.currency FROM account_currency a WHERE a.account_id = account),
+            CASE WHEN dep THEN cents ELSE 0 END, dep::integer,
+            CASE WHEN wd THEN cents ELSE 0 END, wd::integer,
+            CASE WHEN tin THEN cents ELSE 0 END, tin::integer,
+            CASE WHEN tout THEN cents ELSE 0 END, tout::integer)
+    ON CONFLICT (account_id, day) DO UPDATE
+    SET deposits_cents = m.deposits_cents + excluded.deposits_cents,
+        deposits = m.deposits + excluded.deposits,
+        withdrawals_cents = m.withdrawals_cents + excluded.withdrawals_cents,
+        withdrawals = m.withdrawals + excluded.withdrawals,
+        transfers_in_cents = m.transfers_in_cents + excluded.transfers_in_cents,
+        transfers_in = m.transfers_in + excluded.transfers_in,
+        transfers_out_cents = m.transfers_out_cents + excluded.transfers_out_cents,
+        transfers_out = m.transfers_out + excluded.transfers_out;
 END
 $$;
 

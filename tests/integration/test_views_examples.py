@@ -224,16 +224,6 @@ class ExamplesTest(unittest.TestCase):
         rows = self.view("daily_money_movement", "account_id=%s&currency=EUR" % x, last)
         self.assertEqual(rows, [])
 
-    def test_daily_money_movement_leaves_room_for_updates_in_place(self):
-        """Each movement updates its day's row: with free space on the page the new version
-        stays there (a HOT update, no index entry), which the table's fillfactor keeps."""
-        options = harness.sql_value(
-            "SELECT array_to_string(c.reloptions, ',') FROM orderly_views o "
-            "JOIN pg_class c ON c.relname = o.view_table "
-            "AND c.relnamespace = o.schema_name::regnamespace "
-            "WHERE o.name = 'daily_money_movement' AND o.state = 'live'")
-        self.assertEqual(options, "fillfactor=50")
-
 
 if __name__ == "__main__":
     unittest.main()
