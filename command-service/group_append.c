@@ -17,7 +17,7 @@
 enum member_state {
     QUEUED, /* waiting for a group */
     TAKEN,  /* in a group being appended by its leader */
-    DONE,   /* rc, body, len and key_taken are its results */
+    DONE,   /* rc, bodies, lens and key_taken are its results */
     ALONE   /* the group was refused as a whole, nothing written: append alone */
 };
 

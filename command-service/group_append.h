@@ -1,8 +1,9 @@
 /* Group append (issue 15): commands on different streams that reach their append together
  * share one statement and one transaction, so one WAL flush and one round trip carry them all.
- * It is adaptive: while fewer than APPEND_GROUPS appends are in flight a command appends at
- * once, alone; only a command that finds them all busy waits, and the next free one takes every
- * command waiting by then. At low load nobody waits for company. */
+ * Opt-in (APPEND_GROUPS, default 0: PostgreSQL's own group commit measured faster on the bench
+ * machine, bench/README.md). While fewer than APPEND_GROUPS appends are in flight a command
+ * appends at once, alone; only a command that finds them all busy waits, and the next free one
+ * takes every command waiting by then. At low load nobody waits for company. */
 #ifndef ORDERLY_GROUP_APPEND_H
 #define ORDERLY_GROUP_APPEND_H
 
@@ -25,7 +26,8 @@ enum err group_append(struct db_conn *c, const struct append_request *a, char **
 enum err group_append_batch(struct db_conn *c, const struct append_request *a, int n, char **bodies,
                             size_t *lens, bool *key_taken) __attribute__((warn_unused_result));
 
-/* orderly_command_append_group_size (a histogram: commands per append statement) and
+/* orderly_command_append_group_size (a histogram: commands per append statement; empty with
+ * APPEND_GROUPS=0) and
  * orderly_command_append_waiting (commands waiting for a group now), in Prometheus text
  * (metrics_fn's buffer). */
 void group_append_metrics(void *buf);
