@@ -1,6 +1,7 @@
 /* Structured logging: one JSON object (or readable text line) per event on stdout, written
  * whole under a mutex so lines from worker threads never interleave. */
 #include "log.h"
+#include "codec/render.h"
 #include "log_line.h"
 #include "timefmt.h"
 #include "xalloc.h"
@@ -190,51 +191,16 @@ char *log_request_json_tree(const char *ts, const char *service, const char *cor
     return line_tree(ts, service, LOG_INFO, "request", f);
 }
 
-/* A growing line (xrealloc never fails: it exits). */
-struct line {
-    char *text;
-    size_t len, cap;
-};
-
-static void line_put(struct line *l, const char *s, size_t n)
+/* ,"key":"value", escaped as jansson does. */
+static void line_string(struct render_buf *l, const char *key, const char *s)
 {
-    if (l->len + n >= l->cap) {
-        l->cap = 2 * (l->len + n) + 128;
-        l->text = xrealloc(l->text, l->cap);
-    }
-    memcpy(l->text + l->len, s, n);
-    l->len += n;
-    l->text[l->len] = '\0';
-}
-
-static bool printable_ascii(const char *s)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e)
-            return false;
-    return true;
-}
-
-/* ,"key":"value" for printable ASCII, where jansson escapes only '"' and '\\'. */
-static void line_string(struct line *l, const char *key, const char *s)
-{
-    line_put(l, key, strlen(key));
-    line_put(l, "\"", 1);
-    for (const char *run = s;; s++) {
-        if (*s && *s != '"' && *s != '\\')
-            continue;
-        line_put(l, run, (size_t)(s - run));
-        if (!*s)
-            break;
-        line_put(l, "\\", 1);
-        run = s;
-    }
-    line_put(l, "\"", 1);
+    render_put(l, key, strlen(key));
+    render_string(l, s, strlen(s));
 }
 
 /* jansson's jsonp_dtostr at precision 6: "%.6g", ".0" when it reads as an integer, and the
  * exponent without '+' or leading zeros. */
-static void line_real(struct line *l, const char *key, double v)
+static void line_real(struct render_buf *l, const char *key, double v)
 {
     char buf[64];
     size_t len = (size_t)snprintf(buf, sizeof buf - 3, "%.6g", v);
@@ -255,16 +221,16 @@ static void line_real(struct line *l, const char *key, double v)
             len -= (size_t)(end - start);
         }
     }
-    line_put(l, key, strlen(key));
-    line_put(l, buf, len);
+    render_put(l, key, strlen(key));
+    render_put(l, buf, len);
 }
 
-static void line_int(struct line *l, const char *key, long long v)
+static void line_int(struct render_buf *l, const char *key, long long v)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%lld", v);
-    line_put(l, key, strlen(key));
-    line_put(l, buf, (size_t)n);
+    render_put(l, key, strlen(key));
+    render_put(l, buf, (size_t)n);
 }
 
 /* The access line without a jansson tree (it was ~1/3 of a GET's line cost, issue 15): the
@@ -274,11 +240,12 @@ char *log_request_json(const char *ts, const char *service, const char *correlat
                        const char *method, const char *route, int status, double duration_ms,
                        int weight)
 {
-    if (!printable_ascii(ts) || !printable_ascii(service) || !printable_ascii(correlation_id) ||
-        !printable_ascii(method) || !printable_ascii(route) || !isfinite(duration_ms))
+    if (!render_printable_ascii(ts) || !render_printable_ascii(service) ||
+        !render_printable_ascii(correlation_id) || !render_printable_ascii(method) ||
+        !render_printable_ascii(route) || !isfinite(duration_ms))
         return log_request_json_tree(ts, service, correlation_id, method, route, status,
                                      duration_ms, weight);
-    struct line l = {0};
+    struct render_buf l = {0};
     line_string(&l, "{\"ts\":", ts);
     line_string(&l, ",\"level\":", level_names[LOG_INFO]);
     line_string(&l, ",\"msg\":", "request");
@@ -290,7 +257,7 @@ char *log_request_json(const char *ts, const char *service, const char *correlat
     line_real(&l, ",\"duration_ms\":", duration_ms);
     if (weight > 1)
         line_int(&l, ",\"sample_1_in\":", weight);
-    line_put(&l, "}", 1);
+    render_put(&l, "}", 1);
     return l.text;
 }
 

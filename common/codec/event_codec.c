@@ -161,61 +161,26 @@ static const struct field_spec envelope_fields[] = {
     {NULL},
 };
 
-static void append(struct render_buf *b, const char *s, size_t n)
-{
-    if (b->len + n >= b->cap) {
-        b->cap = 2 * (b->len + n) + 64;
-        b->text = xrealloc(b->text, b->cap);
-    }
-    memcpy(b->text + b->len, s, n);
-    b->len += n;
-    b->text[b->len] = '\0';
-}
-
 void event_array_render(struct render_buf *b, const struct event *events, int n)
 {
-    append(b, "[", 1);
+    render_put(b, "[", 1);
     for (int i = 0; i < n; i++) {
         const struct event *e = &events[i];
         if (i > 0)
-            append(b, ",", 1);
+            render_put(b, ",", 1);
         render_object(b, envelope_fields, e);
         b->len--; /* reopen the object for the two members the struct does not hold */
         char tail[48];
         int len = snprintf(tail, sizeof tail,
                            ",\"schema_version\":%d,\"data\":", event_schema_version(e->type));
-        append(b, tail, (size_t)len);
+        render_put(b, tail, (size_t)len);
         event_data_render(b, e);
-        append(b, "}", 1);
+        render_put(b, "}", 1);
     }
-    append(b, "]", 1);
+    render_put(b, "]", 1);
 }
 
 #define METADATA_KEYS 5
-
-static bool printable_ascii(const char *s)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e)
-            return false;
-    return true;
-}
-
-/* Printable ASCII needs only '"' and '\\' escaped (jansson's dump_string). */
-static void append_quoted(struct render_buf *b, const char *s)
-{
-    append(b, "\"", 1);
-    for (const char *run = s;; s++) {
-        if (*s && *s != '"' && *s != '\\')
-            continue;
-        append(b, run, (size_t)(s - run));
-        if (!*s)
-            break;
-        append(b, "\\", 1);
-        run = s;
-    }
-    append(b, "\"", 1);
-}
 
 static char *metadata_jansson(const char *const v[METADATA_KEYS])
 {
@@ -235,14 +200,14 @@ char *event_metadata_json(const char *command_id, const char *command_type,
     const char *const v[METADATA_KEYS] = {command_id, command_type, correlation_id, causation_id,
                                           actor};
     for (int i = 0; i < METADATA_KEYS; i++)
-        if (v[i] == NULL || !printable_ascii(v[i]))
+        if (v[i] == NULL || !render_printable_ascii(v[i]))
             return metadata_jansson(v);
     struct render_buf b = {0};
     for (int i = 0; i < METADATA_KEYS; i++) {
-        append(&b, keys[i], strlen(keys[i]));
-        append_quoted(&b, v[i]);
+        render_put(&b, keys[i], strlen(keys[i]));
+        render_string(&b, v[i], strlen(v[i]));
     }
-    append(&b, "}", 1);
+    render_put(&b, "}", 1);
     return b.text;
 }
 

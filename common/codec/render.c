@@ -26,7 +26,15 @@ static void reserve(struct render_buf *b, size_t more)
     b->cap = cap;
 }
 
-static void put(struct render_buf *b, const char *s, size_t n)
+bool render_printable_ascii(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e)
+            return false;
+    return true;
+}
+
+void render_put(struct render_buf *b, const char *s, size_t n)
 {
     reserve(b, n);
     memcpy(b->text + b->len, s, n);
@@ -60,8 +68,7 @@ static bool utf8_valid(const unsigned char *s, size_t n)
     return true;
 }
 
-/* A quoted string, escaped as jansson's dump_string does without flags. */
-static void put_string(struct render_buf *b, const char *s, size_t n)
+void render_string(struct render_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     reserve(b, 6 * n + 2);
@@ -118,7 +125,7 @@ static void put_int(struct render_buf *b, int64_t v)
     } while (u);
     if (v < 0)
         *--p = '-';
-    put(b, p, (size_t)(digits + sizeof digits - p));
+    render_put(b, p, (size_t)(digits + sizeof digits - p));
 }
 
 /* timefmt_rfc3339 keeping the text of the last second it formatted (per thread): a batch's
@@ -131,7 +138,7 @@ static void put_time(struct render_buf *b, int64_t ms)
     char when[TIMEFMT_LEN];
     if (ms < TIME_MIN_MS || ms > TIME_MAX_MS) { /* also keeps secs * 1000 in range */
         timefmt_rfc3339(ms, when);
-        put_string(b, when, strlen(when));
+        render_string(b, when, strlen(when));
         return;
     }
     int64_t secs = ms / 1000 - (ms % 1000 < 0); /* floor, as timefmt's */
@@ -145,7 +152,7 @@ static void put_time(struct render_buf *b, int64_t ms)
     when[21] = (char)('0' + rem / 10 % 10);
     when[22] = (char)('0' + rem % 10);
     memcpy(when + 23, "Z", 2);
-    put_string(b, when, 24);
+    render_string(b, when, 24);
 }
 
 static void put_array(struct render_buf *b, const struct field_spec *s, const char *base)
@@ -154,13 +161,13 @@ static void put_array(struct render_buf *b, const struct field_spec *s, const ch
     memcpy(&count, base + s->count_offset, sizeof count);
     if (count < 0 || count > s->max) /* as validate_to_json: never read past the slots */
         count = count < 0 ? 0 : (int)s->max;
-    put(b, "[", 1);
+    render_put(b, "[", 1);
     for (int i = 0; i < count; i++) {
         if (i > 0)
-            put(b, ",", 1);
+            render_put(b, ",", 1);
         render_object(b, s->item, base + s->offset + (size_t)i * s->item_size);
     }
-    put(b, "]", 1);
+    render_put(b, "]", 1);
 }
 
 /* One field's value (an enum's name is known to exist: render_object checked). */
@@ -177,7 +184,7 @@ static void put_value(struct render_buf *b, const struct field_spec *s, const ch
     case F_ENUM:
         memcpy(&e, str, sizeof e);
         str = s->enum_name(e);
-        put_string(b, str, strlen(str));
+        render_string(b, str, strlen(str));
         return;
     case F_MONEY:
     case F_INT:
@@ -192,15 +199,15 @@ static void put_value(struct render_buf *b, const struct field_spec *s, const ch
     }
     size_t len = strnlen(str, s->size);
     if ((s->null_when_empty && len == 0) || !utf8_valid((const unsigned char *)str, len))
-        put(b, "null", 4);
+        render_put(b, "null", 4);
     else
-        put_string(b, str, len);
+        render_string(b, str, len);
 }
 
 void render_object(struct render_buf *b, const struct field_spec *specs, const void *in)
 {
     bool first = true;
-    put(b, "{", 1);
+    render_put(b, "{", 1);
     for (const struct field_spec *s = specs; s->name; s++) {
         if (s->kind == F_ENUM) { /* jansson leaves the key out when the value is NULL */
             int e;
@@ -209,13 +216,13 @@ void render_object(struct render_buf *b, const struct field_spec *specs, const v
                 continue;
         }
         if (!first)
-            put(b, ",", 1);
+            render_put(b, ",", 1);
         first = false;
-        put_string(b, s->name, strlen(s->name));
-        put(b, ":", 1);
+        render_string(b, s->name, strlen(s->name));
+        render_put(b, ":", 1);
         put_value(b, s, in);
     }
-    put(b, "}", 1);
+    render_put(b, "}", 1);
 }
 
 void render_reset(struct render_buf *b)
