@@ -8,10 +8,9 @@ command-service with one append slot, so a command queued behind a blocked appen
 import threading
 
 import harness
-from cmd_support import CommandTest, account_balance_history, new_id, stream_events
+from cmd_support import account_balance_history, new_id, stream_events
 from db_support import Session, metric
-from fault_support import private_command_service
-from test_hot_batches import metric_soon
+from test_hot_batches import BlockedAppendTest, metric_soon
 
 GROUPS = "orderly_command_append_group_size_count"
 GROUPED = "orderly_command_append_group_size_sum"
@@ -34,27 +33,9 @@ def order_body(order_id=None):
     return body
 
 
-class GroupAppendTest(CommandTest):
-
-    def setUp(self):
-        super().setUp()
-        # One append in flight; long lock and write bounds: the first command waits on a table
-        # lock the test holds while the others queue for the slot.
-        self.svc = private_command_service("command-group", APPEND_GROUPS=1, DB_POOL_SIZE=16,
-                                           DB_LOCK_TIMEOUT_MS=120000,
-                                           DB_COMMIT_TIMEOUT_MS=120000)
-        self.port = self.svc.port
-
-    def tearDown(self):
-        self.svc.stop()
-        super().tearDown()
-
-    def post_to(self, path, body, headers=None):
-        c = harness.Client(self.port, timeout=60)
-        try:
-            return c.post(path, body, headers=headers or {})
-        finally:
-            c.close()
+class GroupAppendTest(BlockedAppendTest):
+    # One append in flight, so a command behind the blocked one waits for the slot.
+    SERVICE, EXTRA_ENV = "command-group", {"APPEND_GROUPS": 1, "DB_POOL_SIZE": 16}
 
     def start(self, call, results, i):
         def run():

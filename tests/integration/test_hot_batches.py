@@ -43,14 +43,16 @@ def batches(port):
     return values
 
 
-class HotBatchTest(CommandTest):
+class BlockedAppendTest(CommandTest):
+    """A command-service of the test's own (SERVICE, with EXTRA_ENV), so its /metrics count only
+    the test's commands, with long lock and write bounds: a first command waits on a table lock
+    the test holds while others queue behind it."""
+    SERVICE, EXTRA_ENV = "command-batch", {}
 
     def setUp(self):
         super().setUp()
-        # Long lock and write bounds: the first command below waits on a table lock the test
-        # holds while the others queue behind it.
-        self.svc = private_command_service("command-batch", DB_LOCK_TIMEOUT_MS=120000,
-                                           DB_COMMIT_TIMEOUT_MS=120000)
+        self.svc = private_command_service(self.SERVICE, DB_LOCK_TIMEOUT_MS=120000,
+                                           DB_COMMIT_TIMEOUT_MS=120000, **self.EXTRA_ENV)
         self.port = self.svc.port
 
     def tearDown(self):
@@ -63,6 +65,9 @@ class HotBatchTest(CommandTest):
             return c.post(path, body, headers=headers or {})
         finally:
             c.close()
+
+
+class HotBatchTest(BlockedAppendTest):
 
     def queue_behind(self, calls):
         """Starts calls one by one, each once the one before waits for the stream's turn, so
