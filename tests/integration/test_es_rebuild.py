@@ -89,6 +89,22 @@ def rebuild_cmd(*args, batch=None):
     return [harness.env().binary("query"), "rebuild"] + list(args), env
 
 
+def kill_rebuild_once(test, batch, ready, what):
+    """Starts `query-service rebuild` in batches of batch, waits until ready() is true and kills
+    it with SIGKILL while it still runs; what names the moment in the failure message."""
+    cmd, env = rebuild_cmd(batch=batch)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        test.assertTrue(harness.wait_until(ready, 60, 0.01), "the rebuild was never seen " + what)
+        test.assertIsNone(proc.poll(), "the rebuild finished before it could be killed")
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(30)
+        proc.stdout.close()
+    test.assertEqual(proc.returncode, -signal.SIGKILL)
+
+
 def run_rebuild(*args, batch=None, timeout=120):
     cmd, env = rebuild_cmd(*args, batch=batch)
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
@@ -243,18 +259,7 @@ class RebuildTest(QueryTest):
         self.wait_projected(head_position())
         before = table_oids()
         checkpoint = sql_value("SELECT position FROM projections")
-        cmd, env = rebuild_cmd(batch=5)
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            midway = harness.wait_until(replaying, 30, 0.02)
-            self.assertTrue(midway, "the rebuild never started replaying")
-            self.assertIsNone(proc.poll(), "the rebuild finished before it could be killed")
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.wait(30)
-            proc.stdout.close()
-        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        kill_rebuild_once(self, 5, replaying, "replaying")
         self.assertEqual(table_oids(), before)
         self.assertGreaterEqual(int(sql_value("SELECT position FROM projections")),
                                 int(checkpoint))

@@ -6,16 +6,14 @@ kill -9 mid-fill leaves the live tables as they were, and a rerun converges."""
 
 import itertools
 import json
-import os
 import re
-import signal
-import subprocess
 import threading
 
 import harness
 from harness import new_id, sql, sql_literal, sql_value
 from query_support import QueryTest, head_position
-from test_es_rebuild import REBUILD_LOCK_HELD, READ_TABLES, rebuild_cmd, run_rebuild, table_oids
+from test_es_rebuild import (REBUILD_LOCK_HELD, READ_TABLES, kill_rebuild_once, run_rebuild,
+                             table_oids)
 
 # Every column of every read table, in a fixed order: the documents as stored text.
 DUMPS = {
@@ -174,18 +172,7 @@ class RebuildBulkTest(QueryTest):
         self.seed_sql("t", orders=600, deposits=600)  # a fill long enough to be caught midway
         self.wait_projected(head_position())
         before, oids = dump(), table_oids()
-        cmd, env = rebuild_cmd(batch=3)
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        try:
-            self.assertTrue(harness.wait_until(mid_fill, 60, 0.01),
-                            "the rebuild was never seen filling")
-            self.assertIsNone(proc.poll(), "the rebuild finished before it could be killed")
-            os.kill(proc.pid, signal.SIGKILL)
-        finally:
-            proc.wait(30)
-            proc.stdout.close()
-        self.assertEqual(proc.returncode, -signal.SIGKILL)
+        kill_rebuild_once(self, 3, mid_fill, "filling")
         self.assertEqual(table_oids(), oids)
         self.assertIsNone(first_difference(before, dump()), "the live tables changed")
         self.assertTrue(harness.wait_until(lambda: sql_value(REBUILD_LOCK_HELD) == "0", 30))
