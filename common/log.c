@@ -1,7 +1,7 @@
 /* Structured logging: one JSON object (or readable text line) per event on stdout, written
  * whole under a mutex so lines from worker threads never interleave. */
 #include "log.h"
-#include "codec/render.h"
+#include "json_text.h"
 #include "log_line.h"
 #include "timefmt.h"
 #include "xalloc.h"

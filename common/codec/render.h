@@ -6,23 +6,9 @@
 #define ORDERLY_RENDER_H
 
 #include "codec/validate.h"
+#include "json_text.h"
 #include <stdbool.h>
 #include <stddef.h>
-
-/* A growing text, always NUL-terminated once it has been appended to. */
-struct render_buf {
-    char *text;
-    size_t len, cap;
-};
-
-/* Appends n bytes as they are. */
-void render_put(struct render_buf *b, const char *s, size_t n);
-/* Appends s quoted and escaped as jansson's dump_string does without flags (the caller knows s
- * is valid UTF-8, which jansson would otherwise refuse). */
-void render_string(struct render_buf *b, const char *s, size_t n);
-/* s is printable ASCII: text jansson accepts as it is and writes back with only '"' and '\\'
- * escaped, which a writer may take as the gate for its fast path. */
-bool render_printable_ascii(const char *s);
 
 /* Appends the object of specs taken from in. */
 void render_object(struct render_buf *b, const struct field_spec *specs, const void *in);

@@ -28,7 +28,7 @@ C="$REPO/common"
 # Only pure code goes into a target: no libpq, no libmicrohttpd, no threads.
 DOMAIN=("$C/err.c" "$C/timefmt.c" "$C/xalloc.c" "$C/domain/names.c" "$C/domain/order.c"
     "$C/domain/account.c" "$C/domain/decide.c")
-CODEC=("$C/codec/validate.c" "$C/codec/command_codec.c" "$C/codec/event_codec.c"
+CODEC=("$C/json_text.c" "$C/codec/validate.c" "$C/codec/command_codec.c" "$C/codec/event_codec.c"
     "$C/codec/view_codec.c" "$C/codec/render.c" "$C/codec/scan.c" "$C/http/problem.c")
 declare -A SOURCES=(
     [command]="${DOMAIN[*]} ${CODEC[*]}"
