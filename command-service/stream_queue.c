@@ -1,20 +1,25 @@
-/* Per-stream turns. Streams hash onto a fixed table of slots, each a FIFO of the commands
- * waiting for it; two streams that share a slot merely take turns too. A turn is handed
- * straight to the oldest waiter, so a command arriving later cannot overtake it. A waiter may
- * offer itself to be decided by the holder instead (stream_queue_take): then it leaves the
- * queue without ever holding the turn and sleeps until the holder has answered it. The queue is
- * its own rather than common/handoff's because the holder must see what each waiter carries. */
+/* Per-stream turns. A stream's turn exists while some command holds it: an entry in one of a
+ * fixed table of locked slots (the stream id's hash picks the slot), with the FIFO of commands
+ * waiting for it. Streams are told apart by their full id, so two streams that share a slot
+ * never wait for each other. A turn is handed straight to the oldest waiter, so a command
+ * arriving later cannot overtake it. A waiter may offer itself to be decided by the holder
+ * instead (stream_queue_take): then it leaves the queue without ever holding the turn and sleeps
+ * until the holder has answered it. The queue is its own rather than common/handoff's because
+ * the holder must see what each waiter carries. */
 #include "stream_queue.h"
 
 #include "clock.h"
 #include "metrics.h"
+#include "xalloc.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#define SLOTS 1024 /* hash collisions only serialize two unrelated streams; rare at this size */
+#define SLOTS 1024 /* lock striping only: a slot holds any number of streams' turns */
 
 enum waiter_state { W_WAITING, W_GRANTED, W_TAKEN, W_ANSWERED };
 
@@ -25,10 +30,16 @@ struct stream_waiter {
     void *joinable; /* what the holder may decide for it; NULL: it needs the turn itself */
 };
 
+/* One stream's turn, from its first holder until the last holder leaves with nobody waiting. */
+struct stream_hold {
+    struct stream_hold *next;          /* in its slot */
+    struct stream_waiter *head, *tail; /* oldest first */
+    char stream_id[STREAM_ID_MAX + 1];
+};
+
 struct slot {
     pthread_mutex_t mu;
-    bool busy;
-    struct stream_waiter *head, *tail; /* oldest first */
+    struct stream_hold *held;
 };
 
 static struct slot slots[SLOTS];
@@ -50,9 +61,9 @@ static unsigned slot_of(const char *stream_id)
     return h % SLOTS;
 }
 
-static void unlink_waiter(struct slot *s, struct stream_waiter *w)
+static void unlink_waiter(struct stream_hold *h, struct stream_waiter *w)
 {
-    struct stream_waiter **link = &s->head, *prev = NULL;
+    struct stream_waiter **link = &h->head, *prev = NULL;
     while (*link && *link != w) {
         prev = *link;
         link = &(*link)->next;
@@ -60,22 +71,24 @@ static void unlink_waiter(struct slot *s, struct stream_waiter *w)
     if (!*link)
         return;
     *link = w->next;
-    if (s->tail == w)
-        s->tail = prev;
+    if (h->tail == w)
+        h->tail = prev;
 }
 
-static struct stream_waiter *pop_head(struct slot *s)
+static struct stream_waiter *pop_head(struct stream_hold *h)
 {
-    struct stream_waiter *w = s->head;
-    s->head = w->next;
-    if (!s->head)
-        s->tail = NULL;
+    struct stream_waiter *w = h->head;
+    h->head = w->next;
+    if (!h->head)
+        h->tail = NULL;
     return w;
 }
 
-/* Under s->mu: queues behind the current holder until handed the turn, taken and answered by
- * the holder, or the deadline (which no longer applies once taken). */
-static enum stream_turn wait_turn(struct slot *s, int wait_ms, void *joinable)
+/* Under s->mu: queues on h behind its current holder until handed the turn, taken and answered
+ * by the holder, or the deadline (which no longer applies once taken). h outlives the wait: it
+ * is only freed by a holder leaving with nobody queued. */
+static enum stream_turn wait_turn(struct slot *s, struct stream_hold *h, int wait_ms,
+                                  void *joinable)
 {
     struct stream_waiter w = {.joinable = joinable};
     pthread_condattr_t attr;
@@ -83,11 +96,11 @@ static enum stream_turn wait_turn(struct slot *s, int wait_ms, void *joinable)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&w.cond, &attr);
     pthread_condattr_destroy(&attr);
-    if (s->tail)
-        s->tail->next = &w;
+    if (h->tail)
+        h->tail->next = &w;
     else
-        s->head = &w;
-    s->tail = &w;
+        h->head = &w;
+    h->tail = &w;
     atomic_fetch_add(&waiting, 1);
     atomic_fetch_add(&waited, 1);
     struct timespec until = clock_deadline_after(wait_ms);
@@ -96,7 +109,7 @@ static enum stream_turn wait_turn(struct slot *s, int wait_ms, void *joinable)
     while (w.state == W_TAKEN)
         pthread_cond_wait(&w.cond, &s->mu);
     if (w.state == W_WAITING) {
-        unlink_waiter(s, &w);
+        unlink_waiter(h, &w);
         atomic_fetch_add(&timeouts, 1);
     }
     atomic_fetch_sub(&waiting, 1);
@@ -106,66 +119,92 @@ static enum stream_turn wait_turn(struct slot *s, int wait_ms, void *joinable)
                                    : STREAM_TURN_TIMEOUT;
 }
 
-static enum stream_turn take(unsigned i, int wait_ms, void *joinable)
+static struct stream_hold *find_hold(const struct slot *s, const char *stream_id)
 {
+    struct stream_hold *h = s->held;
+    while (h && strcmp(h->stream_id, stream_id) != 0)
+        h = h->next;
+    return h;
+}
+
+/* The turn of stream_id, at once when nobody holds it; it becomes t's (t->n-th) turn. */
+static enum stream_turn take(struct stream_turns *t, const char *stream_id, int wait_ms,
+                             void *joinable)
+{
+    unsigned i = slot_of(stream_id);
     struct slot *s = &slots[i];
     pthread_mutex_lock(&s->mu);
     enum stream_turn got = STREAM_TURN_HELD;
-    if (!s->busy)
-        s->busy = true;
-    else if (wait_ms > 0)
-        got = wait_turn(s, wait_ms, joinable);
-    else
-        got = STREAM_TURN_TIMEOUT, atomic_fetch_add(&timeouts, 1);
+    struct stream_hold *h = find_hold(s, stream_id);
+    if (!h) {
+        h = xcalloc(1, sizeof *h);
+        snprintf(h->stream_id, sizeof h->stream_id, "%s", stream_id);
+        h->next = s->held;
+        s->held = h;
+    } else if (wait_ms > 0) {
+        got = wait_turn(s, h, wait_ms, joinable);
+    } else {
+        got = STREAM_TURN_TIMEOUT;
+        atomic_fetch_add(&timeouts, 1);
+    }
     pthread_mutex_unlock(&s->mu);
+    if (got == STREAM_TURN_HELD) {
+        t->slot[t->n] = i;
+        t->hold[t->n++] = h;
+    }
     return got;
 }
 
-static void give(unsigned i)
+static void give(unsigned i, struct stream_hold *h)
 {
     struct slot *s = &slots[i];
     pthread_mutex_lock(&s->mu);
-    if (s->head) { /* the slot stays busy: it passes to the oldest waiter */
-        struct stream_waiter *w = pop_head(s);
+    if (h->head) { /* the turn stays held: it passes to the oldest waiter */
+        struct stream_waiter *w = pop_head(h);
         w->state = W_GRANTED;
         pthread_cond_signal(&w->cond);
     } else {
-        s->busy = false;
+        struct stream_hold **link = &s->held;
+        while (*link != h)
+            link = &(*link)->next;
+        *link = h->next;
+        free(h);
     }
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Distinct slots of ids, ascending: the order every command takes them in. */
-static void sorted_slots(struct stream_turns *t, const char ids[][STREAM_ID_MAX + 1], int n)
+/* Distinct ids in ascending (strcmp) order, the order every command takes turns in: two
+ * commands on the same pair of streams then never hold one each. Returns how many. */
+static int sorted_ids(const char *out[WORLD_STREAMS_MAX], const char ids[][STREAM_ID_MAX + 1],
+                      int n)
 {
-    t->n = 0;
+    int m = 0;
     for (int i = 0; i < n && i < WORLD_STREAMS_MAX; i++) {
-        unsigned v = slot_of(ids[i]);
-        int j = t->n;
         bool dup = false;
-        for (int k = 0; k < t->n; k++)
-            dup = dup || t->slot[k] == v;
+        for (int k = 0; k < m; k++)
+            dup = dup || strcmp(out[k], ids[i]) == 0;
         if (dup)
             continue;
-        while (j > 0 && t->slot[j - 1] > v) {
-            t->slot[j] = t->slot[j - 1];
+        int j = m++;
+        while (j > 0 && strcmp(out[j - 1], ids[i]) > 0) {
+            out[j] = out[j - 1];
             j--;
         }
-        t->slot[j] = v;
-        t->n++;
+        out[j] = ids[i];
     }
+    return m;
 }
 
 bool stream_queue_enter(struct stream_turns *t, const char ids[][STREAM_ID_MAX + 1], int n,
                         int wait_ms)
 {
     pthread_once(&slots_once, slots_init);
-    sorted_slots(t, ids, n);
-    for (int i = 0; i < t->n; i++) {
-        if (take(t->slot[i], wait_ms, NULL) != STREAM_TURN_HELD) {
-            while (i-- > 0)
-                give(t->slot[i]);
-            t->n = 0;
+    const char *order[WORLD_STREAMS_MAX];
+    int m = sorted_ids(order, ids, n);
+    t->n = 0;
+    for (int i = 0; i < m; i++) {
+        if (take(t, order[i], wait_ms, NULL) != STREAM_TURN_HELD) {
+            stream_queue_leave(t);
             return false;
         }
     }
@@ -176,12 +215,8 @@ enum stream_turn stream_queue_enter_joinable(struct stream_turns *t, const char 
                                              int wait_ms, void *joinable)
 {
     pthread_once(&slots_once, slots_init);
-    t->n = 1;
-    t->slot[0] = slot_of(stream_id);
-    enum stream_turn got = take(t->slot[0], wait_ms, joinable);
-    if (got != STREAM_TURN_HELD)
-        t->n = 0;
-    return got;
+    t->n = 0;
+    return take(t, stream_id, wait_ms, joinable);
 }
 
 int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *cls,
@@ -191,10 +226,11 @@ int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *c
     if (t->n != 1)
         return 0;
     struct slot *s = &slots[t->slot[0]];
+    struct stream_hold *h = t->hold[0];
     pthread_mutex_lock(&s->mu);
-    while (s->head && out->n < max && out->n < STREAM_TAKE_MAX && s->head->joinable &&
-           fits(cls, s->head->joinable)) {
-        struct stream_waiter *w = pop_head(s);
+    while (h->head && out->n < max && out->n < STREAM_TAKE_MAX && h->head->joinable &&
+           fits(cls, h->head->joinable)) {
+        struct stream_waiter *w = pop_head(h);
         w->state = W_TAKEN;
         out->waiter[out->n] = w;
         out->joinable[out->n++] = w->joinable;
@@ -220,7 +256,7 @@ void stream_queue_answered(const struct stream_turns *t, struct stream_taken *ta
 void stream_queue_leave(struct stream_turns *t)
 {
     for (int i = t->n - 1; i >= 0; i--)
-        give(t->slot[i]);
+        give(t->slot[i], t->hold[i]);
     t->n = 0;
 }
 

@@ -7,13 +7,16 @@
 
 #include <stdbool.h>
 
-/* The turns one command holds: slots in ascending order, each once. */
+struct stream_hold; /* one stream's turn, while someone holds it */
+
+/* The turns one command holds, in ascending stream id order, each stream once. */
 struct stream_turns {
     int n;
     unsigned slot[WORLD_STREAMS_MAX];
+    struct stream_hold *hold[WORLD_STREAMS_MAX];
 };
 
-/* Waits for the turn of every stream in ids, taken in slot order so that two commands on the
+/* Waits for the turn of every stream in ids, taken in stream id order so that two commands on the
  * same pair of streams never hold one each. false: a turn did not come within wait_ms (0: a busy
  * stream is not waited for, as DB_POOL_WAIT_MS=0 does not queue); then none is held. */
 bool stream_queue_enter(struct stream_turns *t, const char ids[][STREAM_ID_MAX + 1], int n,
