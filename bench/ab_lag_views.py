@@ -3,7 +3,9 @@
 each variant is a PROJECTIONS_DIR (an empty folder for none), each run a fresh production-
 durability cluster with the release build, PlaceOrder 16 conns for the maximum, then the paced
 PlaceOrder load at 80% of it with the lag probe (bench/rows_write.py).
-Usage: bench/ab_lag_views.py [--rounds 1] NAME=PROJECTIONS_DIR ..."""
+Usage: bench/ab_lag_views.py [--rounds 1] NAME=PROJECTIONS_DIR[:BUILD_DIR] ...
+(the build defaults to build-release; e.g. base=projections:/tmp/base/build-rel
+new=projections)."""
 
 import argparse
 import os
@@ -18,13 +20,14 @@ import rows_write  # noqa: E402
 KEYS = ("place_order_16", "lag_load", "lag_p50", "lag_p99")
 
 
-def one_run(projections_dir):
+def one_run(projections_dir, build, events):
     os.environ["PROJECTIONS_DIR"] = projections_dir
     env = bl.BenchEnv()
+    env.build = build
     try:
         tools = bl.build_tools(env.run_dir)
         env.start()
-        b = bench_core.Bench(bench_core.Options(False, 2, 5, 2000), env, tools, env.run_dir)
+        b = bench_core.Bench(bench_core.Options(False, 2, 5, events), env, tools, env.run_dir)
         b.seed()
         b.stop("query")
         rows_write.place_order(b, 16)
@@ -37,10 +40,17 @@ def one_run(projections_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("variants", nargs="+", metavar="NAME=PROJECTIONS_DIR")
+    ap.add_argument("--events", type=int, default=2000,
+                    help="seeded events (bench/run seeds 1000000 before its lag row)")
+    ap.add_argument("variants", nargs="+", metavar="NAME=PROJECTIONS_DIR[:BUILD_DIR]")
     a = ap.parse_args()
-    os.environ.setdefault("ORDERLY_BUILD_DIR", os.path.join(bl.REPO, "build-release"))
-    bl.interleave_ab(a.variants, a.rounds, lambda path: one_run(os.path.abspath(path)))
+
+    def run(value):
+        path, _, build = value.partition(":")
+        return one_run(os.path.abspath(path),
+                       os.path.abspath(build or os.path.join(bl.REPO, "build-release")),
+                       a.events)
+    bl.interleave_ab(a.variants, a.rounds, run)
 
 
 if __name__ == "__main__":

@@ -239,6 +239,34 @@ def cpu_delta(before, after):
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
+class TreeCpu:
+    """CPU of a postmaster and its children over a span, sampled every 50 ms in a thread so a
+    backend that exits before the end (the rebuild's) still counts, up to its last sample."""
+
+    def __init__(self, ppid):
+        self.ppid = ppid
+        self.before = cpu_of_tree(ppid)
+        self.seen = dict(self.before)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while True:
+            # CPU only grows: a backend that exits between the listing and the read of its
+            # /proc stat reads as 0, and must not erase its last sample (seen as 3 ms instead
+            # of ~20 ms per 1000 events).
+            for pid, cpu in cpu_of_tree(self.ppid).items():
+                self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
+            if self._stop.wait(0.05):
+                return
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return cpu_delta(self.before, self.seen)
+
+
 def measure_wrk(pid, postmaster, url, lua, conns, secs, args):
     """One wrk run against the process pid, with its CPU and PostgreSQL's per 1000 2xx answers
     (cpu_ms_per_k, pg_cpu_ms_per_k) and its peak RSS (rss_peak)."""

@@ -19,7 +19,6 @@ import re
 import resource
 import subprocess
 import sys
-import threading
 import time
 
 import benchlib as bl
@@ -66,34 +65,6 @@ def wait_caught_up(env, timeout=1800):
             return time.monotonic() - t0
         time.sleep(0.2)
     raise bl.BenchError("query-service did not reach %s" % head)
-
-
-class TreeCpu:
-    """CPU of a postmaster and its children over a span, sampled every 50 ms in a thread so a
-    backend that exits before the end (the rebuild's) still counts, up to its last sample."""
-
-    def __init__(self, ppid):
-        self.ppid = ppid
-        self.before = bl.cpu_of_tree(ppid)
-        self.seen = dict(self.before)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while True:
-            # CPU only grows: a backend that exits between the listing and the read of its
-            # /proc stat reads as 0, and must not erase its last sample (seen as 3 ms instead
-            # of ~20 ms per 1000 events).
-            for pid, cpu in bl.cpu_of_tree(self.ppid).items():
-                self.seen[pid] = max(cpu, self.seen.get(pid, 0.0))
-            if self._stop.wait(0.05):
-                return
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
-        return bl.cpu_delta(self.before, self.seen)
 
 
 def cpu_line(what, events, proc_cpu, pg_cpu):
@@ -152,7 +123,7 @@ def main():
 
 def live_replay(env, pg, events, scan):
     """query-service started on an empty read model replays the whole log."""
-    pg_cpu = TreeCpu(pg)
+    pg_cpu = bl.TreeCpu(pg)
     t0 = time.monotonic()
     query = env.service("query")
     with bl.RssSampler({"query": query.proc.pid}) as rss:
@@ -168,7 +139,7 @@ def rebuild(env, pg, events, scan):
     run_env = dict(os.environ)
     run_env.update(env.service_env())
     t0 = time.monotonic()
-    pg_cpu = TreeCpu(pg)
+    pg_cpu = bl.TreeCpu(pg)
     rusage0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen([env.binary("query"), "rebuild"], env=run_env, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
