@@ -4,8 +4,8 @@ run on a fresh production-durability cluster seeded as bench/run seeds it (query
 started): Deposit on the 1000 transfer accounts first (as bench/run's row before it does, so
 streams are as long), then TransferFunds among them at 16 connections: commands/s, p50, p99,
 CPU per 1000 commands of the service and of PostgreSQL. The variant value CEILING measures
-bench/run's ceiling instead: pgbench -c16 of bench/pgbench/transfer.sql, counting the
-transfers it appended.
+bench/run's ceiling instead: pgbench -c16 of bench/pgbench/transfer.sql on the same accounts,
+counting the transfers it appended.
 Usage: bench/ab_transfer.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:VAR=VALUE,...] ...
 (e.g. base=/tmp/base/build-rel new=build-release ceil=CEILING)."""
 
@@ -17,6 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import bench_core  # noqa: E402
 import benchlib as bl  # noqa: E402
+import rows_write  # noqa: E402
 
 ACCOUNTS = 1000
 
@@ -25,7 +26,7 @@ def lua(name):
     return os.path.join(HERE, "wrk", name)
 
 
-def one_run(build, extra, secs, first):
+def one_run(build, extra, secs, first, deposits):
     for k, v in extra.items():
         os.environ[k] = v
     env = bl.BenchEnv()
@@ -38,17 +39,13 @@ def one_run(build, extra, secs, first):
         c = env.service("command")
         c.wait_ready()
         pm = env.cluster.postmaster_pid()
-        bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16, secs,
-                       ["xfer-", ACCOUNTS])
+        if deposits:
+            bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16, secs,
+                           ["xfer-", ACCOUNTS])
         if build is None:
-            sent = "SELECT count(*) FROM events WHERE type = 'TransferSent' AND " \
-                   "stream_id LIKE 'account-xferpg-%'"
-            before, pg = b.scalar(sent), bl.TreeCpu(pm)  # pgbench's backends exit at its end
-            p = b.pgbench(os.path.join(HERE, "pgbench", "transfer.sql"), 16,
-                          {"accounts": ACCOUNTS})
-            cpu = pg.stop()
-            done = b.scalar(sent) - before
-            return {"/s": done / p["secs"], "pg cpu ms/k": cpu * 1e6 / max(1, done)}
+            pg = bl.TreeCpu(pm)  # pgbench's backends exit at its end
+            rate = rows_write.transfers_by_pgbench(b, ACCOUNTS)
+            return {"/s": rate, "pg cpu ms/k": pg.stop() * 1e6 / max(1.0, rate * secs)}
         w = bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("transfer.lua"), 16, secs,
                            ["xfer-", ACCOUNTS])
         return {"/s": w["ok_per_s"], "non2xx/s": w["non2xx_per_s"], "p50": w["p50_ms"],
@@ -64,6 +61,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--no-deposits", action="store_true",
+                    help="no Deposit run first: the service's streams as short as pgbench's")
     ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:VAR=VALUE,...]")
     a = ap.parse_args()
     builds = [v.partition("=")[2].partition(":")[0] for v in a.variants]
@@ -73,7 +72,7 @@ def main():
         build, _, extra = value.partition(":")
         env = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
         return one_run(None if build == "CEILING" else os.path.abspath(build), env, a.secs,
-                       first)
+                       first, not a.no_deposits)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

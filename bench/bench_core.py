@@ -139,7 +139,6 @@ class Bench:
                "metadata) ")
         ids = ["SELECT 'fill-' || g FROM generate_series(1, %d) g" % o.fill_accounts,
                "SELECT 'xfer-' || g FROM generate_series(1, %d) g" % o.transfer_accounts,
-               "SELECT 'xferpg-' || g FROM generate_series(1, %d) g" % o.transfer_accounts,
                "SELECT p || r || '-' || k FROM unnest(ARRAY['hot', 'hotpg']) p, "
                "generate_series(1, %d) r, generate_series(1, %d) k" % (o.reps, o.hot_accounts)]
         lines = [ins + opened % " UNION ALL ".join(ids)]

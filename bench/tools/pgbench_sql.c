@@ -183,8 +183,8 @@ static void print_script(FILE *out, const struct script *s)
     "\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2,\"unit_price_cents\":1250}],"                    \
     "\"total_cents\":2500}"
 #define XFER_DATA                                                                                  \
-    "{\"transfer_id\":\"t" VAR("t") "\",\"from_account_id\":\"xferpg-" VAR(                        \
-        "a") "\",\"to_account_id\":\"xferpg-" VAR("b") "\",\"amount_cents\":1}"
+    "{\"transfer_id\":\"t" VAR("t") "\",\"from_account_id\":\"xfer-" VAR(                        \
+        "a") "\",\"to_account_id\":\"xfer-" VAR("b") "\",\"amount_cents\":1}"
 
 static const struct fixture_event place_ev[] = {
     {"order-b" VAR("n") "-" VAR("client_id"), EV_ORDER_PLACED,
@@ -197,8 +197,8 @@ static const struct fixture_event deposit_ev[] = {
      "{\"account_id\":\"hotpg" VAR("rep") "-" VAR(
          "k") "\",\"amount_cents\":1,\"reference\":\"bench\"}"}};
 static const struct fixture_event transfer_ev[] = {
-    {"account-xferpg-" VAR("a"), EV_TRANSFER_SENT, XFER_DATA},
-    {"account-xferpg-" VAR("b"), EV_TRANSFER_RECEIVED, XFER_DATA}};
+    {"account-xfer-" VAR("a"), EV_TRANSFER_SENT, XFER_DATA},
+    {"account-xfer-" VAR("b"), EV_TRANSFER_RECEIVED, XFER_DATA}};
 
 static const struct script scripts[] = {
     {"place_order",
@@ -242,15 +242,16 @@ static const struct script scripts[] = {
     {"transfer",
      "TransferFunds between two distinct random accounts (pgbench -D accounts=1000): load both\n"
      "-- streams in one statement, append TransferSent and TransferReceived in one statement at\n"
-     "-- each stream's next version (a lost race appends nothing; rare among 1000 accounts).",
+     "-- each stream's next version (a lost race appends nothing; rare among 1000 accounts).\n"
+     "-- The service's own accounts (xfer-), so both load streams of the same length.",
      "\\set a random(1, :accounts)\n\\set d random(1, :accounts - 1)\n"
      "\\set b 1 + (:a - 1 + :d) % :accounts\n\\set t random(1, 9000000000000000)\n",
-     "ARRAY['account-xferpg-' || :a, 'account-xferpg-' || :b]",
+     "ARRAY['account-xfer-' || :a, 'account-xfer-' || :b]",
      transfer_ev,
      2,
      true,
-     {NULL, METADATA("TransferFunds"), "'account-xferpg-' || :a", "'t' || :t", "0", "NULL", "NULL",
-      "201", "'/v1/accounts/xferpg-' || :a", "NULL", "NULL", "NULL", "NULL"},
+     {NULL, METADATA("TransferFunds"), "'account-xfer-' || :a", "'t' || :t", "0", "NULL", "NULL",
+      "201", "'/v1/accounts/xfer-' || :a", "NULL", "NULL", "NULL", "NULL"},
      STMT_APPEND},
     {"notify",
      "The notifier's coalesced wake-up, run at a fixed rate (-R) beside the appends.",
