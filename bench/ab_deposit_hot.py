@@ -5,7 +5,7 @@ connections (commands/s, internal retries/s from orderly_command_retries_total, 
 per 1000 commands of the service and of PostgreSQL, the mean batch from
 orderly_command_batch_size when the build has it), after Deposit and PlaceOrder on one
 connection (p50, p99: a lone command must not wait for company).
-Usage: bench/ab_deposit_hot.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:APPEND_GROUPS] ...
+Usage: bench/ab_deposit_hot.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:APPEND_GROUPS][,VAR=VALUE...]
 A build dir of another commit: see bench/ab_place_order.py."""
 
 import argparse
@@ -32,11 +32,13 @@ SERIES = ('orderly_command_retries_total{cause="concurrent_writer"}',
           "orderly_command_append_group_size_sum", "orderly_command_append_group_size_count")
 
 
-def one_run(build, groups, secs):
+def one_run(build, groups, extra, secs):
     if groups:
         os.environ["APPEND_GROUPS"] = groups
     else:
         os.environ.pop("APPEND_GROUPS", None)
+    for k, v in extra.items():
+        os.environ[k] = v
     env = bl.BenchEnv()
     env.build = build
     env.start()
@@ -68,18 +70,23 @@ def one_run(build, groups, secs):
                 "po1 p50": order["p50_ms"], "po1 p99": order["p99_ms"]}
     finally:
         env.destroy()
+        for k in extra:
+            os.environ.pop(k, None)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:APPEND_GROUPS]")
+    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:APPEND_GROUPS][,VAR=VALUE...]")
     a = ap.parse_args()
 
     def run(value):
-        build, _, groups = value.partition(":")
-        return one_run(os.path.abspath(build), groups, a.secs)
+        build, _, rest = value.partition(":")
+        items = [i for i in rest.split(",") if i]
+        groups = "".join(i for i in items if "=" not in i)
+        extra = dict(i.split("=", 1) for i in items if "=" in i)
+        return one_run(os.path.abspath(build), groups, extra, a.secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

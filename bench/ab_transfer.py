@@ -26,7 +26,7 @@ def lua(name):
     return os.path.join(HERE, "wrk", name)
 
 
-def one_run(build, extra, secs, first, deposits):
+def one_run(build, extra, secs, first, deposit_secs):
     for k, v in extra.items():
         os.environ[k] = v
     env = bl.BenchEnv()
@@ -39,9 +39,9 @@ def one_run(build, extra, secs, first, deposits):
         c = env.service("command")
         c.wait_ready()
         pm = env.cluster.postmaster_pid()
-        if deposits:
-            bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16, secs,
-                           ["xfer-", ACCOUNTS])
+        if deposit_secs:
+            bl.measure_wrk(c.proc.pid, pm, c.url + "/", lua("deposit_hot.lua"), 16,
+                           deposit_secs, ["xfer-", ACCOUNTS])
         if build is None:
             pg = bl.TreeCpu(pm)  # pgbench's backends exit at its end
             rate = rows_write.transfers_by_pgbench(b, ACCOUNTS)
@@ -61,8 +61,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("--no-deposits", action="store_true",
-                    help="no Deposit run first: the service's streams as short as pgbench's")
+    ap.add_argument("--deposit-secs", type=int,
+                    help="seconds of Deposit first (default --secs, as bench/run; 0: none; "
+                    "more: longer streams)")
     ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:VAR=VALUE,...]")
     a = ap.parse_args()
     builds = [v.partition("=")[2].partition(":")[0] for v in a.variants]
@@ -72,7 +73,7 @@ def main():
         build, _, extra = value.partition(":")
         env = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
         return one_run(None if build == "CEILING" else os.path.abspath(build), env, a.secs,
-                       first, not a.no_deposits)
+                       first, a.secs if a.deposit_secs is None else a.deposit_secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int snapshot_every = 100;
+static int snapshot_every = 20; /* SNAPSHOT_EVERY's default, until world_store_init */
 
 void world_store_init(int every)
 {

@@ -41,7 +41,7 @@ struct config {
     const char *read_tokens;    /* READ_TOKENS, comma separated, NULL when reads are open */
     int connection_timeout_s;   /* CONNECTION_TIMEOUT_S, default 30 */
     int connection_limit;       /* CONNECTION_LIMIT, default 4096 */
-    int snapshot_every;         /* SNAPSHOT_EVERY, default 100; 0 disables snapshots */
+    int snapshot_every;         /* SNAPSHOT_EVERY, default 20; 0 disables snapshots */
     int log_sample_gets;        /* LOG_SAMPLE_GETS, default 100: 1 in N successful GET lines */
 };
 

@@ -111,7 +111,7 @@ class ForgetTest(QueryTest):
         acc = new_id("fs")[:16]
         owner = "Snap" + new_id("")[:12].replace("-", "")
         self.open_account(acc, owner=owner, headers={"Idempotency-Key": "open-" + acc})
-        for _ in range(101):  # SNAPSHOT_EVERY=100: the 101st command stores version 100
+        for _ in range(101):  # past SNAPSHOT_EVERY (20): a snapshot is stored on the way
             self.deposit(acc, 1)
         self.post_ok("/v1/accounts/%s/withdraw" % acc, {"amount_cents": 101})
         self.post_ok("/v1/accounts/%s/close" % acc, {})

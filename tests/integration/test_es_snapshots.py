@@ -1,4 +1,4 @@
-"""Snapshots (SNAPSHOT_EVERY=100, the default): a long account stream gets one; it is a cache,
+"""Snapshots (SNAPSHOT_EVERY=20, the default): a long account stream gets one; it is a cache,
 so deleting it, or a row of another snapshot_schema or with garbage state, changes no answer of
 either service; temporal reads on the long stream start from it and equal a full replay."""
 

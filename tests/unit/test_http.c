@@ -390,7 +390,7 @@ START_TEST(test_config_defaults)
     ck_assert_int_eq(c.shutdown_timeout_ms, 10000);
     ck_assert_int_eq(c.connection_timeout_s, 30);
     ck_assert_int_eq(c.connection_limit, 4096);
-    ck_assert_int_eq(c.snapshot_every, 100);
+    ck_assert_int_eq(c.snapshot_every, 20);
 }
 END_TEST
 
