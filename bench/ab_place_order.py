@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Interleaved A/B of PlaceOrder throughput and CPU across builds and pool sizes, each run on a
 fresh production-durability cluster, with query-service not started (the write path alone).
-Usage: bench/ab_place_order.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:DB_POOL_SIZE[:APPEND_GROUPS]] ...
+Usage: bench/ab_place_order.py [--rounds 3] [--secs 5]
+       NAME=BUILD_DIR[:DB_POOL_SIZE[:APPEND_GROUPS[:WORKER_THREADS]]] ...
 A build dir of another commit: `git worktree add /tmp/base <commit>`, then
 `meson setup /tmp/base/build-rel /tmp/base --buildtype=release && ninja -C /tmp/base/build-rel`."""
 
@@ -14,8 +15,9 @@ sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402
 
 
-def one_run(build, pool, groups, secs):
-    for name, value in (("DB_POOL_SIZE", pool), ("APPEND_GROUPS", groups)):
+def one_run(build, pool, groups, threads, secs):
+    for name, value in (("DB_POOL_SIZE", pool), ("APPEND_GROUPS", groups),
+                        ("WORKER_THREADS", threads)):
         if value:
             os.environ[name] = value
         else:
@@ -44,12 +46,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:POOL[:APPEND_GROUPS]]")
+    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:POOL[:APPEND_GROUPS[:THREADS]]]")
     a = ap.parse_args()
 
     def run(value):
-        build, pool, groups = (value.split(":") + ["", ""])[:3]
-        return one_run(os.path.abspath(build), pool, groups, a.secs)
+        build, pool, groups, threads = (value.split(":") + ["", "", ""])[:4]
+        return one_run(os.path.abspath(build), pool, groups, threads, a.secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 
