@@ -8,7 +8,6 @@ connection (p50, p99: a lone command must not wait for company).
 Usage: bench/ab_deposit_hot.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:APPEND_GROUPS][,VAR=VALUE...]
 A build dir of another commit: see bench/ab_place_order.py."""
 
-import argparse
 import json
 import os
 import sys
@@ -32,13 +31,11 @@ SERIES = ('orderly_command_retries_total{cause="concurrent_writer"}',
           "orderly_command_append_group_size_sum", "orderly_command_append_group_size_count")
 
 
-def one_run(build, groups, extra, secs):
+def one_run(build, groups, secs):
     if groups:
         os.environ["APPEND_GROUPS"] = groups
     else:
         os.environ.pop("APPEND_GROUPS", None)
-    for k, v in extra.items():
-        os.environ[k] = v
     env = bl.BenchEnv()
     env.build = build
     env.start()
@@ -70,23 +67,18 @@ def one_run(build, groups, extra, secs):
                 "po1 p50": order["p50_ms"], "po1 p99": order["p99_ms"]}
     finally:
         env.destroy()
-        for k in extra:
-            os.environ.pop(k, None)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:APPEND_GROUPS][,VAR=VALUE...]")
+    ap = bl.ab_parser("NAME=BUILD_DIR[:APPEND_GROUPS][,VAR=VALUE...]")
     a = ap.parse_args()
 
     def run(value):
         build, _, rest = value.partition(":")
         items = [i for i in rest.split(",") if i]
         groups = "".join(i for i in items if "=" not in i)
-        extra = dict(i.split("=", 1) for i in items if "=" in i)
-        return one_run(os.path.abspath(build), groups, extra, a.secs)
+        with bl.settings(dict(i.split("=", 1) for i in items if "=" in i)):
+            return one_run(os.path.abspath(build), groups, a.secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

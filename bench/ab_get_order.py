@@ -7,7 +7,6 @@ clients, b = bench/tools/fixed_body answering the first order's body.
 Usage: bench/ab_get_order.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:VAR=VALUE,...] ...
 (e.g. base=/tmp/base/build-rel new=build-rel:DB_POOL_SIZE=16 ceil=CEILING)."""
 
-import argparse
 import json
 import os
 import signal
@@ -83,13 +82,10 @@ class Setup:
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--secs", type=int, default=5)
+    ap = bl.ab_parser("NAME=BUILD_DIR[:VAR=VALUE,...]")
     ap.add_argument("--hold", type=int, default=0,
                     help="instead: start the first variant, print its pid and url, keep it up "
                     "this many seconds (for perf or strace by hand)")
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:VAR=VALUE,...]")
     a = ap.parse_args()
     # A background run ignores SIGINT: SIGTERM ends it through the cleanup below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))

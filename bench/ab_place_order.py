@@ -6,7 +6,6 @@ Usage: bench/ab_place_order.py [--rounds 3] [--secs 5]
 A build dir of another commit: `git worktree add /tmp/base <commit>`, then
 `meson setup /tmp/base/build-rel /tmp/base --buildtype=release && ninja -C /tmp/base/build-rel`."""
 
-import argparse
 import os
 import sys
 
@@ -43,10 +42,7 @@ def one_run(build, pool, groups, threads, secs):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--secs", type=int, default=5)
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:POOL[:APPEND_GROUPS[:THREADS]]]")
+    ap = bl.ab_parser("NAME=BUILD_DIR[:POOL[:APPEND_GROUPS[:THREADS]]]")
     a = ap.parse_args()
 
     def run(value):

@@ -9,7 +9,6 @@ counting the transfers it appended.
 Usage: bench/ab_transfer.py [--rounds 3] [--secs 5] NAME=BUILD_DIR[:VAR=VALUE,...] ...
 (e.g. base=/tmp/base/build-rel new=build-release ceil=CEILING)."""
 
-import argparse
 import os
 import sys
 
@@ -26,9 +25,7 @@ def lua(name):
     return os.path.join(HERE, "wrk", name)
 
 
-def one_run(build, extra, secs, first, deposit_secs):
-    for k, v in extra.items():
-        os.environ[k] = v
+def one_run(build, secs, first, deposit_secs):
     env = bl.BenchEnv()
     env.build = build or first
     try:
@@ -53,27 +50,22 @@ def one_run(build, extra, secs, first, deposit_secs):
                 "pg cpu ms/k": w["pg_cpu_ms_per_k"]}
     finally:
         env.destroy()
-        for k in extra:
-            os.environ.pop(k, None)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--secs", type=int, default=5)
+    ap = bl.ab_parser("NAME=BUILD_DIR[:VAR=VALUE,...]")
     ap.add_argument("--deposit-secs", type=int,
                     help="seconds of Deposit first (default --secs, as bench/run; 0: none; "
                     "more: longer streams)")
-    ap.add_argument("variants", nargs="+", metavar="NAME=BUILD_DIR[:VAR=VALUE,...]")
     a = ap.parse_args()
     builds = [v.partition("=")[2].partition(":")[0] for v in a.variants]
     first = os.path.abspath(next(b for b in builds if b != "CEILING"))
 
     def run(value):
         build, _, extra = value.partition(":")
-        env = dict(kv.split("=", 1) for kv in extra.split(",") if kv)
-        return one_run(None if build == "CEILING" else os.path.abspath(build), env, a.secs,
-                       first, a.secs if a.deposit_secs is None else a.deposit_secs)
+        with bl.settings(dict(kv.split("=", 1) for kv in extra.split(",") if kv)):
+            return one_run(None if build == "CEILING" else os.path.abspath(build), a.secs,
+                           first, a.secs if a.deposit_secs is None else a.deposit_secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

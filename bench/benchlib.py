@@ -1,6 +1,8 @@
 """bench/benchlib.py: the bench's tools: a production-like private cluster, builds, wrk and
 pgbench runners with their parsers, statistics and /proc sampling. Stdlib only."""
 
+import argparse
+import contextlib
 import glob
 import os
 import re
@@ -237,6 +239,26 @@ def cpu_delta(before, after):
     backend whose client left) is dropped rather than counted negative; a new one counts from
     zero."""
     return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def ab_parser(variants_metavar):
+    """The command line every bench/ab_*.py shares: --rounds, --secs and the variants."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("variants", nargs="+", metavar=variants_metavar)
+    return ap
+
+
+@contextlib.contextmanager
+def settings(values):
+    """Environment variables (service settings) set for the span of a with block, then removed."""
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k in values:
+            os.environ.pop(k, None)
 
 
 class TreeCpu:
