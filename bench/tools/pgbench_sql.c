@@ -183,7 +183,7 @@ static void print_script(FILE *out, const struct script *s)
     "\"items\":[{\"sku\":\"SKU-1\",\"quantity\":2,\"unit_price_cents\":1250}],"                    \
     "\"total_cents\":2500}"
 #define XFER_DATA                                                                                  \
-    "{\"transfer_id\":\"t" VAR("t") "\",\"from_account_id\":\"xfer-" VAR(                        \
+    "{\"transfer_id\":\"t" VAR("t") "\",\"from_account_id\":\"xfer-" VAR(                          \
         "a") "\",\"to_account_id\":\"xfer-" VAR("b") "\",\"amount_cents\":1}"
 
 static const struct fixture_event place_ev[] = {

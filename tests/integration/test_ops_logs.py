@@ -30,6 +30,15 @@ def wait_for_line(svc, predicate, timeout=harness.READY_TIMEOUT_S):
     return []
 
 
+def access_status(line):
+    """The status of a JSON access line (None for any other line)."""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        return None
+    return obj.get("status") if isinstance(obj, dict) else None
+
+
 class JsonLogTest(OpsTest):
     TOKEN = "tok-" + new_id()
     PASSWORD = "pw" + new_id()
@@ -73,7 +82,9 @@ class JsonLogTest(OpsTest):
         self.assertEqual(denied.status, 401)
         svc.wait_ready()
         c.close()
+        # Each line is written just after its answer: wait for the refusal's too.
         self.assertTrue(wait_for_line(svc, lambda l: corr in l))
+        self.assertTrue(wait_for_line(svc, lambda l: access_status(l) == 401))
         parsed = self.assert_json_lines(svc, "command-service")
         (access,) = [o for o in parsed if o.get("correlation_id") == corr]
         self.assertTrue(REQUEST_KEYS <= set(access), access)
