@@ -92,11 +92,13 @@
     X(STMT_LOAD_SNAP, 2, SQL_SNAPSHOT_TAIL("unnest($1::text[])", "$2::int", "true", "true"))       \
     /* Always replaces: a row that was ignored (garbage, even at a huge version) must not pin the  \
      * stream to full replays. A slower writer may replace a newer snapshot with an older one;     \
-     * both are true states, so that only lengthens the next tail. */                              \
+     * both are true states, so that only lengthens the next tail. A snapshot is a cache of        \
+     * committed events, so its own commit need not wait for the WAL flush: set_config(..., true)  \
+     * makes this statement's transaction asynchronous (the setting is in force at its commit). */ \
     X(STMT_SNAPSHOT_SAVE, 5,                                                                       \
       "INSERT INTO snapshots (stream_id, version, snapshot_schema, state, last_recorded_at)"       \
-      " VALUES ($1, $2::bigint, $3::int, $4::jsonb, " SQL_TS(                                      \
-          "$5::bigint") ")"                                                                        \
+      " SELECT $1, $2::bigint, $3::int, $4::jsonb, " SQL_TS(                                       \
+          "$5::bigint") " FROM set_config('synchronous_commit', 'off', true)"                      \
                         " ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version,"       \
                         " snapshot_schema = excluded.snapshot_schema, state = excluded.state,"     \
                         " last_recorded_at = excluded.last_recorded_at, created_at = now()")       \
