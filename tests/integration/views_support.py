@@ -10,7 +10,11 @@ import tempfile
 
 import harness
 from harness import Client, Service, free_port, new_id
-from orderly_env import REPO
+from orderly_env import READY_TIMEOUT_S, REPO
+
+# 100 000 seeded events take ~5 s on a quiet machine and took over 120 s once in CI, with every
+# suite sharing 2 cores.
+SEED_TIMEOUT_S = 600
 
 # Counts and sums per account of the money events: a sum doubles if anything applies twice.
 TALLY = """
@@ -74,8 +78,8 @@ class ViewsDb:
                  MIGRATIONS_DIR=os.path.join(REPO, "migrations"))
         return e
 
-    def psql(self, query):
-        return self.cluster.psql(query, db=self.name)
+    def psql(self, query, timeout=2 * READY_TIMEOUT_S):
+        return self.cluster.psql(query, db=self.name, timeout=timeout)
 
     def value(self, query):
         rows = self.psql(query)
@@ -127,7 +131,8 @@ class ViewsDb:
             "SELECT 'account-%(p)s' || a, v + 1, 'FundsDeposited', 1, jsonb_build_object("
             "'account_id', '%(p)s' || a, 'amount_cents', v, 'reference', 'seed'), '{}' "
             "FROM generate_series(1, %(v)d) v, generate_series(1, %(a)d) a ORDER BY v, a"
-            % {"p": prefix, "a": accounts, "v": per_account})
+            % {"p": prefix, "a": accounts, "v": per_account},
+            timeout=SEED_TIMEOUT_S)
         return [prefix + str(a) for a in range(1, accounts + 1)]
 
     def head(self):
