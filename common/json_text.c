@@ -16,6 +16,12 @@ static void reserve(struct render_buf *b, size_t more)
     b->cap = cap;
 }
 
+void render_member(struct render_buf *b, const char *prefix, const char *s)
+{
+    render_put(b, prefix, strlen(prefix));
+    render_string(b, s, strlen(s));
+}
+
 bool render_printable_ascii(const char *s)
 {
     for (; *s; s++)

@@ -18,6 +18,9 @@ void render_put(struct render_buf *b, const char *s, size_t n);
 /* Appends s quoted and escaped as jansson's dump_string does without flags (the caller knows s
  * is valid UTF-8, which jansson would otherwise refuse). */
 void render_string(struct render_buf *b, const char *s, size_t n);
+/* Appends prefix as it is, then s as render_string: a member ("{\"key\":" or ",\"key\":" as
+ * the prefix) of an object written by hand. */
+void render_member(struct render_buf *b, const char *prefix, const char *s);
 /* s is printable ASCII: text jansson accepts as it is and writes back with only '"' and '\\'
  * escaped, which a writer may take as the gate for its fast path. */
 bool render_printable_ascii(const char *s);

@@ -191,13 +191,6 @@ char *log_request_json_tree(const char *ts, const char *service, const char *cor
     return line_tree(ts, service, LOG_INFO, "request", f);
 }
 
-/* ,"key":"value", escaped as jansson does. */
-static void line_string(struct render_buf *l, const char *key, const char *s)
-{
-    render_put(l, key, strlen(key));
-    render_string(l, s, strlen(s));
-}
-
 /* jansson's jsonp_dtostr at precision 6: "%.6g", ".0" when it reads as an integer, and the
  * exponent without '+' or leading zeros. */
 static void line_real(struct render_buf *l, const char *key, double v)
@@ -246,13 +239,13 @@ char *log_request_json(const char *ts, const char *service, const char *correlat
         return log_request_json_tree(ts, service, correlation_id, method, route, status,
                                      duration_ms, weight);
     struct render_buf l = {0};
-    line_string(&l, "{\"ts\":", ts);
-    line_string(&l, ",\"level\":", level_names[LOG_INFO]);
-    line_string(&l, ",\"msg\":", "request");
-    line_string(&l, ",\"service\":", service);
-    line_string(&l, ",\"correlation_id\":", correlation_id);
-    line_string(&l, ",\"method\":", method);
-    line_string(&l, ",\"route\":", route);
+    render_member(&l, "{\"ts\":", ts);
+    render_member(&l, ",\"level\":", level_names[LOG_INFO]);
+    render_member(&l, ",\"msg\":", "request");
+    render_member(&l, ",\"service\":", service);
+    render_member(&l, ",\"correlation_id\":", correlation_id);
+    render_member(&l, ",\"method\":", method);
+    render_member(&l, ",\"route\":", route);
     line_int(&l, ",\"status\":", status);
     line_real(&l, ",\"duration_ms\":", duration_ms);
     if (weight > 1)

@@ -204,8 +204,7 @@ char *event_metadata_json(const char *command_id, const char *command_type,
             return metadata_jansson(v);
     struct render_buf b = {0};
     for (int i = 0; i < METADATA_KEYS; i++) {
-        render_put(&b, keys[i], strlen(keys[i]));
-        render_string(&b, v[i], strlen(v[i]));
+        render_member(&b, keys[i], v[i]);
     }
     render_put(&b, "}", 1);
     return b.text;

@@ -7,7 +7,6 @@
 
 #include "codec/validate.h"
 #include "json_text.h"
-#include <stdbool.h>
 #include <stddef.h>
 
 /* Appends the object of specs taken from in. */
