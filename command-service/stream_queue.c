@@ -33,6 +33,7 @@ struct stream_waiter {
 /* One stream's turn, from its first holder until the last holder leaves with nobody waiting. */
 struct stream_hold {
     struct stream_hold *next;          /* in its slot */
+    unsigned slot;                     /* slots[slot] holds it */
     struct stream_waiter *head, *tail; /* oldest first */
     char stream_id[STREAM_ID_MAX + 1];
 };
@@ -138,6 +139,7 @@ static enum stream_turn take(struct stream_turns *t, const char *stream_id, int 
     struct stream_hold *h = find_hold(s, stream_id);
     if (!h) {
         h = xcalloc(1, sizeof *h);
+        h->slot = i;
         snprintf(h->stream_id, sizeof h->stream_id, "%s", stream_id);
         h->next = s->held;
         s->held = h;
@@ -148,16 +150,14 @@ static enum stream_turn take(struct stream_turns *t, const char *stream_id, int 
         atomic_fetch_add(&timeouts, 1);
     }
     pthread_mutex_unlock(&s->mu);
-    if (got == STREAM_TURN_HELD) {
-        t->slot[t->n] = i;
+    if (got == STREAM_TURN_HELD)
         t->hold[t->n++] = h;
-    }
     return got;
 }
 
-static void give(unsigned i, struct stream_hold *h)
+static void give(struct stream_hold *h)
 {
-    struct slot *s = &slots[i];
+    struct slot *s = &slots[h->slot];
     pthread_mutex_lock(&s->mu);
     if (h->head) { /* the turn stays held: it passes to the oldest waiter */
         struct stream_waiter *w = pop_head(h);
@@ -225,8 +225,8 @@ int stream_queue_take(const struct stream_turns *t, stream_fits_fn fits, void *c
     int before = out->n;
     if (t->n != 1)
         return 0;
-    struct slot *s = &slots[t->slot[0]];
     struct stream_hold *h = t->hold[0];
+    struct slot *s = &slots[h->slot];
     pthread_mutex_lock(&s->mu);
     while (h->head && out->n < max && out->n < STREAM_TAKE_MAX && h->head->joinable &&
            fits(cls, h->head->joinable)) {
@@ -243,7 +243,7 @@ void stream_queue_answered(const struct stream_turns *t, struct stream_taken *ta
 {
     if (taken->n == 0)
         return;
-    struct slot *s = &slots[t->slot[0]];
+    struct slot *s = &slots[t->hold[0]->slot];
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < taken->n; i++) {
         taken->waiter[i]->state = W_ANSWERED;
@@ -256,7 +256,7 @@ void stream_queue_answered(const struct stream_turns *t, struct stream_taken *ta
 void stream_queue_leave(struct stream_turns *t)
 {
     for (int i = t->n - 1; i >= 0; i--)
-        give(t->slot[i], t->hold[i]);
+        give(t->hold[i]);
     t->n = 0;
 }
 

@@ -12,7 +12,6 @@ struct stream_hold; /* one stream's turn, while someone holds it */
 /* The turns one command holds, in ascending stream id order, each stream once. */
 struct stream_turns {
     int n;
-    unsigned slot[WORLD_STREAMS_MAX];
     struct stream_hold *hold[WORLD_STREAMS_MAX];
 };
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int snapshot_every = 20; /* SNAPSHOT_EVERY's default, until world_store_init */
+static int snapshot_every; /* SNAPSHOT_EVERY, set by world_store_init before serving */
 
 void world_store_init(int every)
 {
