@@ -31,11 +31,7 @@ SERIES = ('orderly_command_retries_total{cause="concurrent_writer"}',
           "orderly_command_append_group_size_sum", "orderly_command_append_group_size_count")
 
 
-def one_run(build, groups, secs):
-    if groups:
-        os.environ["APPEND_GROUPS"] = groups
-    else:
-        os.environ.pop("APPEND_GROUPS", None)
+def one_run(build, secs):
     env = bl.BenchEnv()
     env.build = build
     env.start()
@@ -76,9 +72,9 @@ def main():
     def run(value):
         build, _, rest = value.partition(":")
         items = [i for i in rest.split(",") if i]
-        groups = "".join(i for i in items if "=" not in i)
-        with bl.settings(dict(i.split("=", 1) for i in items if "=" in i)):
-            return one_run(os.path.abspath(build), groups, a.secs)
+        values = dict(i.split("=", 1) if "=" in i else ("APPEND_GROUPS", i) for i in items)
+        with bl.settings(values):
+            return one_run(os.path.abspath(build), a.secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 

@@ -14,13 +14,7 @@ sys.path.insert(0, HERE)
 import benchlib as bl  # noqa: E402
 
 
-def one_run(build, pool, groups, threads, secs):
-    for name, value in (("DB_POOL_SIZE", pool), ("APPEND_GROUPS", groups),
-                        ("WORKER_THREADS", threads)):
-        if value:
-            os.environ[name] = value
-        else:
-            os.environ.pop(name, None)
+def one_run(build, secs):
     env = bl.BenchEnv()
     env.build = build
     env.start()
@@ -46,8 +40,10 @@ def main():
     a = ap.parse_args()
 
     def run(value):
-        build, pool, groups, threads = (value.split(":") + ["", "", ""])[:4]
-        return one_run(os.path.abspath(build), pool, groups, threads, a.secs)
+        build, *values = (value.split(":") + ["", "", ""])[:4]
+        names = ("DB_POOL_SIZE", "APPEND_GROUPS", "WORKER_THREADS")
+        with bl.settings({k: v for k, v in zip(names, values) if v}):
+            return one_run(os.path.abspath(build), a.secs)
     bl.interleave_ab(a.variants, a.rounds, run, "rounds of %d s" % a.secs)
 
 
