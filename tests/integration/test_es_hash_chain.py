@@ -6,10 +6,12 @@ import hashlib
 import os
 import subprocess
 import time
+import unittest
 
 import harness
 from harness import Client, Environment, new_id, sql, sql_literal
 from query_support import QueryTest
+from views_support import ViewsDb
 
 ZERO = b"\x00" * 32
 
@@ -83,6 +85,28 @@ class HashChainTest(QueryTest):
         # The copies are real deposits: the projector applies them like any other event.
         view = self.get_fresh("/v1/accounts/" + acc, max(positions))
         self.assertEqual(view.body["balance_cents"], 9, view)
+
+
+class ChainLookupTest(unittest.TestCase):
+    """The predecessor lookup stays an index lookup when statistics say events is tiny."""
+
+    def test_es_chain_bulk_insert_never_scans_the_table(self):
+        db = ViewsDb()
+        try:
+            db.psql("INSERT INTO events (stream_id, stream_version, type, schema_version, data,"
+                    " metadata) SELECT 'account-b' || a, 1, 'AccountOpened', 1, '{}', '{}'"
+                    " FROM generate_series(1, 100) a")
+            db.psql("VACUUM ANALYZE events")  # what autovacuum does after the first 50 rows
+            rows = db.psql(
+                "BEGIN; INSERT INTO events (stream_id, stream_version, type, schema_version, data,"
+                " metadata) SELECT 'account-b' || a, v, 'FundsDeposited', 1, '{}', '{}'"
+                " FROM generate_series(2, 21) v, generate_series(1, 100) a ORDER BY v, a;"
+                " SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'events';"
+                " COMMIT;")
+            scans = [r[0] for r in rows if r[0].isdigit()]  # psql also echoes BEGIN, INSERT...
+            self.assertEqual(scans, ["0"], "2 000 chained rows scanned events sequentially")
+        finally:
+            self.assertEqual(db.destroy(), [])
 
 
 class TamperTest(QueryTest):

@@ -12,9 +12,9 @@ import harness
 from harness import Client, Service, free_port, new_id
 from orderly_env import READY_TIMEOUT_S, REPO
 
-# 100 000 seeded events take ~5 s on a quiet machine and took over 120 s once in CI, with every
-# suite sharing 2 cores.
-SEED_TIMEOUT_S = 600
+# 100 000 seeded events take ~5 s on a quiet machine. (They once took over ten minutes in CI: the
+# hash chain's lookup was a sequential scan per row until migrations/0013_chain_lookup_plan.sql.)
+SEED_TIMEOUT_S = 300
 
 # Counts and sums per account of the money events: a sum doubles if anything applies twice.
 TALLY = """
