@@ -20,40 +20,6 @@
 
 #define DAY_MS 86400000LL
 
-void keymap_init(struct keymap *m, int max_keys)
-{
-    m->cap = 16;
-    while (m->cap < (size_t)max_keys * 2)
-        m->cap *= 2;
-    m->slots = xcalloc(m->cap, sizeof *m->slots);
-    m->keys = xcalloc((size_t)max_keys + 1, sizeof *m->keys);
-    m->count = 0;
-}
-
-void keymap_free(struct keymap *m)
-{
-    free(m->slots);
-    free(m->keys);
-}
-
-int keymap_put(struct keymap *m, const char *key)
-{
-    uint32_t h = 2166136261u;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (m->slots[i] == 0) {
-            size_t n = strnlen(key, KEY_MAX - 1);
-            memcpy(m->keys[m->count], key, n);
-            m->keys[m->count][n] = '\0';
-            m->slots[i] = ++m->count;
-            return m->count - 1;
-        }
-        if (strcmp(m->keys[m->slots[i] - 1], key) == 0)
-            return m->slots[i] - 1;
-    }
-}
-
 /* Order slots are ~9 KiB (ITEMS_MAX items). Fresh memory for every batch cost a page fault per
  * page touched and an unmap at the end, ~15% of a replay's CPU (perf, issue 13), so a thread keeps
  * the slots of a large batch for its next one (catch-up and rebuild run batch after batch) and
@@ -347,24 +313,6 @@ enum err batch_fold(struct batch *b, const PGresult *res, struct err_detail *why
     return rc;
 }
 
-static void columns_init(struct batch_columns *t, int n)
-{
-    t->n = n;
-    for (int i = 0; i < n; i++)
-        param_array_init(&t->col[i]);
-}
-
-/* Runs st with t's columns as its parameters unless t has no rows; frees t. */
-static bool columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
-{
-    const char *params[BATCH_COLS_MAX];
-    for (int i = 0; i < t->n; i++)
-        params[i] = param_array_done(&t->col[i]);
-    bool ok = t->col[0].n == 0 || db_write(c, st, params, NULL, NULL) == ERR_OK;
-    batch_columns_free(t);
-    return ok;
-}
-
 /* One row of ST_PROJ_ORDERS_* or ST_PROJ_ACCOUNTS_*: the document and the indexed columns,
  * all from the state it renders; the row id is the stream's. doc is the batch's one buffer. */
 static void order_row(struct batch_columns *t, const char *id, const struct order_slot *o,
@@ -372,12 +320,13 @@ static void order_row(struct batch_columns *t, const char *id, const struct orde
 {
     render_reset(doc);
     order_view_render(doc, &o->s);
-    param_array_text(&t->col[0], id);
-    param_array_text(&t->col[1], o->s.customer_id);
-    param_array_text(&t->col[2], order_status_name(o->s.status));
-    param_array_int(&t->col[3], o->s.version);
-    param_array_int(&t->col[4], o->placed_position);
-    param_array_text(&t->col[5], doc->text);
+    batch_column_text(t, 0, id);
+    batch_column_text(t, 1, o->s.customer_id);
+    batch_column_text(t, 2, order_status_name(o->s.status));
+    batch_column_int(t, 3, o->s.version);
+    batch_column_int(t, 4, o->placed_position);
+    batch_column_text(t, 5, doc->text);
+    batch_row_end(t);
 }
 
 static void account_row(struct batch_columns *t, const char *id, const struct account_slot *a,
@@ -385,64 +334,86 @@ static void account_row(struct batch_columns *t, const char *id, const struct ac
 {
     render_reset(doc);
     account_view_render(doc, &a->s);
-    param_array_text(&t->col[0], id);
-    param_array_text(&t->col[1], a->s.owner);
-    param_array_int(&t->col[2], a->s.version);
-    param_array_int(&t->col[3], a->opened_position);
-    param_array_text(&t->col[4], doc->text);
+    batch_column_text(t, 0, id);
+    batch_column_text(t, 1, a->s.owner);
+    batch_column_int(t, 2, a->s.version);
+    batch_column_int(t, 3, a->opened_position);
+    batch_column_text(t, 4, doc->text);
+    batch_row_end(t);
 }
 
 /* Events of a stream whose creating event never came cannot make a row; they are logged. */
+static bool slot_touched(const struct batch *b, bool orders, int i)
+{
+    return orders ? b->order[i].touched : b->account[i].touched;
+}
+
+static bool slot_stored(const struct batch *b, bool orders, int i)
+{
+    return orders ? b->order[i].stored : b->account[i].stored;
+}
+
+/* Events of a stream whose creating event never came cannot make a row. */
+static bool slot_created(const struct batch *b, bool orders, int i)
+{
+    return (orders ? b->order[i].placed_position : b->account[i].opened_position) != 0;
+}
+
+/* The rows batch_rows inserts. */
+static int new_rows(const struct batch *b, bool orders)
+{
+    int n = 0;
+    for (int i = 0; i < (orders ? b->orders.count : b->accounts.count); i++)
+        n += slot_touched(b, orders, i) && slot_created(b, orders, i) && !slot_stored(b, orders, i);
+    return n;
+}
+
 void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
                 struct batch_columns *upd)
 {
     const struct keymap *m = orders ? &b->orders : &b->accounts;
     struct render_buf doc = {0};
-    columns_init(ins, orders ? 6 : 5);
-    columns_init(upd, orders ? 6 : 5);
+    batch_columns_init(ins, orders ? 6 : 5, new_rows(b, orders) >= BATCH_COPY_MIN_ROWS);
+    batch_columns_init(upd, orders ? 6 : 5, false);
     for (int i = 0; i < m->count; i++) {
-        bool touched = orders ? b->order[i].touched : b->account[i].touched;
-        bool stored = orders ? b->order[i].stored : b->account[i].stored;
-        int64_t pos = orders ? b->order[i].placed_position : b->account[i].opened_position;
-        if (!touched)
+        if (!slot_touched(b, orders, i))
             continue;
-        if (pos == 0) {
+        if (!slot_created(b, orders, i)) {
             log_msg(LOG_WARN, "projector: events for %s %s, which was never created",
                     orders ? "order" : "account", m->keys[i]);
             continue;
         }
+        struct batch_columns *t = slot_stored(b, orders, i) ? upd : ins;
         if (orders)
-            order_row(stored ? upd : ins, m->keys[i], &b->order[i], &doc);
+            order_row(t, m->keys[i], &b->order[i], &doc);
         else
-            account_row(stored ? upd : ins, m->keys[i], &b->account[i], &doc);
+            account_row(t, m->keys[i], &b->account[i], &doc);
     }
     render_free(&doc);
 }
 
-void batch_columns_free(struct batch_columns *t)
-{
-    for (int i = 0; i < t->n; i++)
-        param_array_free(&t->col[i]);
-}
-
-/* Writes the touched rows of one kind: one INSERT for the new, one UPDATE for the stored. */
+/* Writes the touched rows of one kind: one INSERT (or COPY) for the new, one UPDATE for the
+ * stored. */
 static bool save_rows(const struct batch *b, bool orders)
 {
     struct batch_columns ins, upd;
     batch_rows(b, orders, &ins, &upd);
-    bool ok = columns_run(b->c, orders ? ST_PROJ_ORDERS_INSERT : ST_PROJ_ACCOUNTS_INSERT, &ins);
+    bool ok =
+        ins.copy ? batch_columns_copy(b->c, orders ? SQL_ORDERS_COPY : SQL_ACCOUNTS_COPY, &ins)
+                 : batch_columns_run(b->c, orders ? ST_PROJ_ORDERS_INSERT : ST_PROJ_ACCOUNTS_INSERT,
+                                     &ins);
     if (!ok) {
         batch_columns_free(&upd);
         return false;
     }
-    return columns_run(b->c, orders ? ST_PROJ_ORDERS_UPDATE : ST_PROJ_ACCOUNTS_UPDATE, &upd);
+    return batch_columns_run(b->c, orders ? ST_PROJ_ORDERS_UPDATE : ST_PROJ_ACCOUNTS_UPDATE, &upd);
 }
 
 void batch_deltas(const struct batch *b, bool customers, struct batch_columns *out)
 {
     const struct keymap *m = customers ? &b->customers : &b->revenue;
     struct batch_columns t;
-    columns_init(&t, 5);
+    batch_columns_init(&t, 5, false);
     for (int i = 0; i < m->count; i++) {
         if (customers) {
             const struct customer_delta *d = &b->customer[i];
@@ -470,7 +441,7 @@ static bool save_deltas(const struct batch *b, bool customers)
 {
     struct batch_columns t;
     batch_deltas(b, customers, &t);
-    return columns_run(b->c, customers ? ST_PROJ_CUSTOMERS_ADD : ST_PROJ_REVENUE_ADD, &t);
+    return batch_columns_run(b->c, customers ? ST_PROJ_CUSTOMERS_ADD : ST_PROJ_REVENUE_ADD, &t);
 }
 
 static enum err move_checkpoint(struct db_conn *c, int64_t from, int64_t to)

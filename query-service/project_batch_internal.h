@@ -8,6 +8,8 @@
 #include "domain/domain.h"
 #include "err.h"
 #include "pii.h"
+#include "statements.h"
+#include "store/copy_text.h"
 #include "store/db.h"
 #include "store/param_array.h"
 #include <libpq-fe.h>
@@ -67,11 +69,15 @@ struct batch {
     int events;
 };
 
-/* A statement's columns, one array literal each (store/param_array.h). */
-#define BATCH_COLS_MAX 6
+/* A statement's columns, one array literal each (store/param_array.h), or, for the new rows of
+ * a batch with at least BATCH_COPY_MIN_ROWS of them, the rows as COPY text (copy non-NULL, col
+ * unused). Below that, COPY's second round trip costs more than array_in saves. */
+#define BATCH_COLS_MAX      6
+#define BATCH_COPY_MIN_ROWS 64
 struct batch_columns {
     struct param_array col[BATCH_COLS_MAX];
     int n;
+    struct copy_text *copy;
 };
 
 /* Indexes the batch's streams (events: rows of SQL_EVENT_COLS) and sizes every table for them;
@@ -84,14 +90,29 @@ enum err batch_index(struct batch *b, const PGresult *events, struct err_detail 
  * customer and revenue deltas; ERR_BAD_EVENT names the event that does not decode. */
 enum err batch_fold(struct batch *b, const PGresult *events, struct err_detail *why)
     __attribute__((warn_unused_result));
-/* The touched rows of one kind (orders or accounts) as the columns of the INSERT (new rows) and
- * the UPDATE (stored rows) statements; the caller frees both with batch_columns_free. */
+/* The touched rows of one kind (orders or accounts) as the columns of the INSERT (new rows, or
+ * their COPY text when there are many) and the UPDATE (stored rows) statements; the caller frees
+ * both with batch_columns_free. */
 void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
                 struct batch_columns *upd);
 /* The customer (customers true) or revenue deltas as their statement's columns. */
 void batch_deltas(const struct batch *b, bool customers, struct batch_columns *out);
 void batch_columns_free(struct batch_columns *t);
 void batch_free(struct batch *b);
+
+/* batch_columns.c: the columns of one statement; copy selects COPY text over array literals.
+ * The fillers take the column's index, which COPY text ignores (its fields come in order);
+ * batch_row_end ends a row. */
+void batch_columns_init(struct batch_columns *t, int n, bool copy);
+void batch_column_text(struct batch_columns *t, int i, const char *s);
+void batch_column_int(struct batch_columns *t, int i, int64_t v);
+void batch_row_end(struct batch_columns *t);
+/* Each runs t's rows unless t has none (st with its columns as the parameters, or copy_sql
+ * with its COPY text) and frees t. */
+bool batch_columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
+    __attribute__((warn_unused_result));
+bool batch_columns_copy(struct db_conn *c, const char *copy_sql, struct batch_columns *t)
+    __attribute__((warn_unused_result));
 
 /* For the rebuild's bulk fill (rebuild_fill.c), which moves no checkpoint per batch and sums
  * the deltas over many: index, load the stored rows of the streams not created in the batch,

@@ -18,12 +18,19 @@
  * inside, read with jsonb_to_recordset and doc::jsonb, and an upsert for every row (the batch
  * knows which rows exist): parsing each document twice and sorting its keys, issue 13 measured,
  * was half of PostgreSQL's CPU per event replayed (bench/rebuild_replay.py). */
+#define SQL_ORDER_ROW   "order_id, customer_id, status, version, placed_position, doc"
+#define SQL_ACCOUNT_ROW "account_id, owner, version, opened_position, doc"
 #define SQL_ORDER_COLS_IN                                                                          \
     "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[]) "          \
-    "AS r(order_id, customer_id, status, version, placed_position, doc)"
+    "AS r(" SQL_ORDER_ROW ")"
 #define SQL_ACCOUNT_COLS_IN                                                                        \
     "unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) "                      \
-    "AS r(account_id, owner, version, opened_position, doc)"
+    "AS r(" SQL_ACCOUNT_ROW ")"
+/* A batch with many new rows copies them in instead (store/copy_text.h): the server reads COPY's
+ * text straight into the table, several rows per heap insert, where array_in and unnest were 27%
+ * of a rebuild's writer backend (perf). Two round trips instead of one, so only for many rows. */
+#define SQL_ORDERS_COPY   "COPY rm_orders (" SQL_ORDER_ROW ") FROM STDIN"
+#define SQL_ACCOUNTS_COPY "COPY rm_accounts (" SQL_ACCOUNT_ROW ") FROM STDIN"
 
 /* A row of /v1/projections as far as the read model and the SQL views share it (h: the head). */
 #define SQL_PROJECTION_COLS                                                                        \
@@ -55,15 +62,13 @@
       "SELECT account_id, encode(key, 'hex') FROM account_keys "                                   \
       "WHERE account_id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))")               \
     X(ST_PROJ_ORDERS_INSERT, 6,                                                                    \
-      "INSERT INTO rm_orders (order_id, customer_id, status, version, placed_position, doc) "      \
-      "SELECT * FROM " SQL_ORDER_COLS_IN)                                                          \
+      "INSERT INTO rm_orders (" SQL_ORDER_ROW ") SELECT * FROM " SQL_ORDER_COLS_IN)                \
     X(ST_PROJ_ORDERS_UPDATE, 6,                                                                    \
       "UPDATE rm_orders o SET customer_id = r.customer_id, status = r.status, "                    \
       "version = r.version, placed_position = r.placed_position, doc = r.doc "                     \
       "FROM " SQL_ORDER_COLS_IN " WHERE o.order_id = r.order_id")                                  \
     X(ST_PROJ_ACCOUNTS_INSERT, 5,                                                                  \
-      "INSERT INTO rm_accounts (account_id, owner, version, opened_position, doc) "                \
-      "SELECT * FROM " SQL_ACCOUNT_COLS_IN)                                                        \
+      "INSERT INTO rm_accounts (" SQL_ACCOUNT_ROW ") SELECT * FROM " SQL_ACCOUNT_COLS_IN)          \
     X(ST_PROJ_ACCOUNTS_UPDATE, 5,                                                                  \
       "UPDATE rm_accounts a SET owner = r.owner, version = r.version, "                            \
       "opened_position = r.opened_position, doc = r.doc "                                          \

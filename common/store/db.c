@@ -222,6 +222,9 @@ static struct db_fault prepare_once(struct db_conn *c, int id, bool read)
 /* Set once at start-up, before any connection is used (db_bound_writes). */
 static int write_timeout_ms;
 
+/* What one PQputCopyData call takes: large enough to be few calls, an int for libpq. */
+#define COPY_CHUNK (1 << 20)
+
 void db_bound_writes(int ms)
 {
     write_timeout_ms = ms;
@@ -354,6 +357,31 @@ enum err db_sql(struct db_conn *c, const char *sql, int nparams, const char *con
     PGresult *r = nparams > 0 ? PQexecParams(c->pg, sql, nparams, NULL, params, NULL, NULL, 0)
                               : PQexec(c->pg, sql);
     return settle(c, r, what, false, out, NULL).err;
+}
+
+/* Blocking, like every query-service write: only command-service bounds its writes
+ * (db_bound_writes), and it never copies. An error in the data comes back as the COPY's result,
+ * after the end is sent. */
+enum err db_copy_in(struct db_conn *c, const char *copy_sql, const char *data, size_t len)
+{
+    struct db_fault f = conn_ready(c, true);
+    if (f.err != ERR_OK)
+        return f.err;
+    PGresult *r = PQexec(c->pg, copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return settle(c, r, "COPY", false, NULL, NULL).err;
+    PQclear(r);
+    for (size_t sent = 0; sent < len;) {
+        int n = len - sent > COPY_CHUNK ? COPY_CHUNK : (int)(len - sent);
+        if (PQputCopyData(c->pg, data + sent, n) != 1)
+            break; /* the connection is gone: the result below says so */
+        sent += (size_t)n;
+    }
+    PQputCopyEnd(c->pg, NULL);
+    f = settle(c, PQgetResult(c->pg), "COPY", false, NULL, NULL);
+    while ((r = PQgetResult(c->pg)) != NULL)
+        PQclear(r);
+    return f.err;
 }
 
 enum err db_listen(struct db_conn *c, const char *listen_sql)

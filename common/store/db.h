@@ -76,6 +76,11 @@ enum err db_read(struct db_conn *c, int id, const char *const *params, PGresult 
 enum err db_sql(struct db_conn *c, const char *sql, int nparams, const char *const *params,
                 PGresult **out) __attribute__((warn_unused_result));
 
+/* COPY ... FROM STDIN (copy_sql) with data, rows in COPY's text format (store/copy_text.h).
+ * Mapped as a write. */
+enum err db_copy_in(struct db_conn *c, const char *copy_sql, const char *data, size_t len)
+    __attribute__((warn_unused_result));
+
 /* LISTEN on channel (a fixed identifier); the connection's idle socket may then carry
  * notifications, which db_wait consumes. */
 enum err db_listen(struct db_conn *c, const char *channel) __attribute__((warn_unused_result));

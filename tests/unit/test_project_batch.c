@@ -221,6 +221,61 @@ START_TEST(test_fold_refuses_bad_data)
 }
 END_TEST
 
+/* Many new rows go as COPY text: tab-separated fields, one line per row, backslashes doubled in
+ * the owner and in the document alike (events refuse control characters, so those are escaped
+ * only in test_copy_text_fields); one row fewer stays arrays. */
+START_TEST(test_many_new_rows_copy)
+{
+    for (int n = BATCH_COPY_MIN_ROWS - 1; n <= BATCH_COPY_MIN_ROWS; n++) {
+        PGresult *res = rows_new(8);
+        for (int i = 0; i < n; i++) {
+            char stream[32], data[160];
+            snprintf(stream, sizeof stream, "account-a-%d", i);
+            snprintf(data, sizeof data,
+                     "{'account_id':'a-%d','owner':'Al \\\\ \\'x\\'','currency':'EUR',"
+                     "'overdraft_limit_cents':0}",
+                     i);
+            rows_event(res, 10 + i, stream, 1, "AccountOpened", 1, data, T0);
+        }
+        fold(res);
+        struct batch_columns ins, upd;
+        batch_rows(&b, false, &ins, &upd);
+        ck_assert_int_eq(ins.copy != NULL, n == BATCH_COPY_MIN_ROWS);
+        if (ins.copy) {
+            ck_assert_int_eq(ins.copy->rows, n);
+            const char *line = ins.copy->text;
+            const char *first = "a-0\tAl \\\\ \"x\"\t1\t10\t{";
+            ck_assert_int_eq(strncmp(line, first, strlen(first)), 0);
+            ck_assert_ptr_nonnull(strstr(line, "\"owner\":\"Al \\\\\\\\ \\\\\"x\\\\\"\""));
+            ck_assert_ptr_eq(strchr(line, '\n'), strstr(line, "}\na-1\t") + 1);
+        } else {
+            ck_assert_int_eq(ins.col[0].n, n);
+        }
+        batch_columns_free(&ins);
+        batch_columns_free(&upd);
+        PQclear(res);
+        teardown();
+        setup(); /* the fixture's teardown frees the last one */
+    }
+}
+END_TEST
+
+START_TEST(test_copy_text_fields)
+{
+    struct copy_text t;
+    copy_text_init(&t);
+    copy_text_text(&t, "");
+    copy_text_null(&t);
+    copy_text_int(&t, -42);
+    copy_text_end_row(&t);
+    copy_text_text(&t, "\\N a\tb\nc\rd");
+    copy_text_end_row(&t);
+    ck_assert_str_eq(t.text, "\t\\N\t-42\n\\\\N a\\tb\\nc\\rd\n");
+    ck_assert_int_eq(t.rows, 2);
+    copy_text_free(&t);
+}
+END_TEST
+
 /* Two orders of one customer, paid on two days, the second cancelled with a refund. */
 static const struct {
     int64_t position;
@@ -292,6 +347,8 @@ int main(void)
     tcase_add_test(t, test_stored_and_orphan_rows);
     tcase_add_test(t, test_fold_refuses_bad_data);
     tcase_add_test(t, test_sums_add_pages);
+    tcase_add_test(t, test_many_new_rows_copy);
+    tcase_add_test(t, test_copy_text_fields);
     suite_add_tcase(s, t);
     return run_suite(s);
 }

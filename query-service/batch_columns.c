@@ -1,0 +1,71 @@
+/* A batch statement's columns (project_batch_internal.h): one array literal per column, or the
+ * rows as COPY text, filled through the same calls. */
+#include "project_batch_internal.h"
+
+#include "query_db.h"
+#include "xalloc.h"
+#include <stdlib.h>
+
+void batch_columns_init(struct batch_columns *t, int n, bool copy)
+{
+    t->n = n;
+    t->copy = NULL;
+    if (copy) {
+        t->copy = xmalloc(sizeof *t->copy);
+        copy_text_init(t->copy);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        param_array_init(&t->col[i]);
+}
+
+void batch_column_text(struct batch_columns *t, int i, const char *s)
+{
+    if (t->copy)
+        copy_text_text(t->copy, s);
+    else
+        param_array_text(&t->col[i], s);
+}
+
+void batch_column_int(struct batch_columns *t, int i, int64_t v)
+{
+    if (t->copy)
+        copy_text_int(t->copy, v);
+    else
+        param_array_int(&t->col[i], v);
+}
+
+void batch_row_end(struct batch_columns *t)
+{
+    if (t->copy)
+        copy_text_end_row(t->copy);
+}
+
+bool batch_columns_copy(struct db_conn *c, const char *copy_sql, struct batch_columns *t)
+{
+    bool ok = t->copy->rows == 0 || db_copy_in(c, copy_sql, t->copy->text, t->copy->len) == ERR_OK;
+    batch_columns_free(t);
+    return ok;
+}
+
+bool batch_columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
+{
+    const char *params[BATCH_COLS_MAX];
+    for (int i = 0; i < t->n; i++)
+        params[i] = param_array_done(&t->col[i]);
+    bool ok = t->col[0].n == 0 || db_write(c, st, params, NULL, NULL) == ERR_OK;
+    batch_columns_free(t);
+    return ok;
+}
+
+void batch_columns_free(struct batch_columns *t)
+{
+    if (t->copy) {
+        copy_text_free(t->copy);
+        free(t->copy);
+        t->copy = NULL;
+        return;
+    }
+    for (int i = 0; i < t->n; i++)
+        param_array_free(&t->col[i]);
+}
