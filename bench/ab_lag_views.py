@@ -2,7 +2,7 @@
 """A/B of bench/run's "projection lag under load" row across sets of SQL-defined projections:
 each variant is a PROJECTIONS_DIR (an empty folder for none), each run a fresh production-
 durability cluster with the release build, PlaceOrder 16 conns for the maximum, then the paced
-PlaceOrder load at 80% of it with the lag probe (bench/rows_write.py).
+PlaceOrder load at 67% of it with the lag probe (bench/rows_write.py).
 Usage: bench/ab_lag_views.py [--rounds 1] NAME=PROJECTIONS_DIR[:BUILD_DIR] ...
 (the build defaults to build-release; e.g. base=projections:/tmp/base/build-rel
 new=projections)."""

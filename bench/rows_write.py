@@ -191,6 +191,9 @@ def _probe(b, rep, stop, lags, errors):
 # More connections than the max row's 16, so that a slow answer never leaves the schedule
 # without a free connection.
 PACED_CONNS = 32
+# Issue 13's condition for the lag: p99 < 50 ms at 67% of the PlaceOrder maximum. (Until
+# 2026-11-30 the probe aimed at 80% and reached 72-74%: a harder condition than the issue's.)
+LAG_LOAD_SHARE = 0.67
 
 
 def _paced(b, rate, secs):
@@ -203,8 +206,8 @@ def lag(b):
     b.service("query")
     b.wait_caught_up(timeout=1800)
     top = b.data.get("place_order_16")
-    b.check(top, "no PlaceOrder 16-connection rate to take 80% of")
-    target = 0.8 * top
+    b.check(top, "no PlaceOrder 16-connection rate to take a share of")
+    target = LAG_LOAD_SHARE * top
     rates, p50, p99, worst, behind = [], [], [], [], []
     for rep in range(b.o.reps):
         lags, errors, stop = [], [], threading.Event()
@@ -227,7 +230,8 @@ def lag(b):
            "PlaceOrder at a fixed %.0f/s (bench/wrk/place_order_paced.lua)"
            % (PACED_CONNS, target))
     b.row("lag_load", "command load during the lag probe vs max (PlaceOrder 16 conns)", "/s",
-          rates, [top], None, "target ~80% of the max measured above")
+          rates, [top], None,
+          "target %.0f%% of the max measured above" % (100 * LAG_LOAD_SHARE))
     b.row("lag_p50", "projection lag p50 (2xx -> view shows it)", "ms", p50, None, None, how)
     b.row("lag_p99", "projection lag p99", "ms", p99, None, ("below", 50), how)
     b.row("lag_max", "projection lag max", "ms", worst)

@@ -75,11 +75,14 @@ class ReadYourWritesReplicasTest(QueryTest):
         print("\nread-your-writes on a non-leader replica over %d writes: p50 %.1f ms, p99 %.1f ms,"
               " max %.1f ms" % (ROUNDS, 1000 * p50, 1000 * p99, 1000 * max(seconds)), flush=True)
         self.assertLess(p99, P99_BOUND_S, sorted(seconds)[-5:])
-        # What woke each projector when it found work: never the idle timer (a notification
-        # missed), and on the follower mostly the leader's notification itself.
+        # What woke each projector when it found work: not the idle timer (a notification
+        # missed), and on the follower mostly the leader's notification itself. A timer that
+        # happens to expire between a commit and its notification's arrival (a round stalled
+        # for its 250 ms, as a loaded ASan run can) counts as one; lost notifications would
+        # count in most of the rounds.
         led = delta(moves(leader.port), before[leader.port])
         followed = delta(moves(follower.port), before[follower.port])
-        self.assertEqual((led["timer"], followed["timer"]), (0, 0), (led, followed))
+        self.assertLessEqual(max(led["timer"], followed["timer"]), 1, (led, followed))
         self.assertGreaterEqual(followed["notification"], ROUNDS // 4, followed)
         self.assertGreaterEqual(followed["notification"] + followed["poll"], ROUNDS // 2, followed)
         self.assertEqual(leader_gauge(follower.port), 0)
