@@ -5,6 +5,7 @@
 #include "live.h"
 #include "log.h"
 #include "projector.h"
+#include "read_batch.h"
 #include "reads.h"
 #include "rebuild.h"
 #include "routes.h"
@@ -65,6 +66,7 @@ struct query_settings {
     struct db_settings db;
     const char *read_url;   /* READ_DATABASE_URL: every GET is served there (a hot standby) */
     int heartbeat_ms, ring; /* LIVE_HEARTBEAT_MS and LIVE_RING_EVENTS: tests shorten both */
+    int get_queries;        /* GET_QUERIES_IN_FLIGHT (read_batch.h) */
 };
 
 static bool settings_load(struct query_settings *q)
@@ -73,7 +75,8 @@ static bool settings_load(struct query_settings *q)
     if (db_settings_load(&q->db, err, sizeof err) &&
         config_conninfo("READ_DATABASE_URL", false, &q->read_url, err, sizeof err) &&
         config_int("LIVE_HEARTBEAT_MS", &q->heartbeat_ms, err, sizeof err) &&
-        config_int("LIVE_RING_EVENTS", &q->ring, err, sizeof err))
+        config_int("LIVE_RING_EVENTS", &q->ring, err, sizeof err) &&
+        config_int("GET_QUERIES_IN_FLIGHT", &q->get_queries, err, sizeof err))
         return true;
     fprintf(stderr, "query-service: %s\n", err);
     return false;
@@ -83,6 +86,7 @@ static bool settings_load(struct query_settings *q)
 static bool workers_start(const struct config *cfg, const struct query_settings *q)
 {
     reads_init(q->read_url ? q->read_url : cfg->database_url, &q->db);
+    read_batch_init(q->get_queries);
     verify_init(reads_pool());
     metrics_set_extra(query_metrics);
     if (!projector_start(cfg->database_url) || !waits_start(q->read_url)) {

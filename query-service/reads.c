@@ -10,6 +10,7 @@
 #include "log.h"
 #include "personal.h"
 #include "query_db.h"
+#include "read_batch.h"
 #include "timefmt.h"
 #include "xalloc.h"
 #include <inttypes.h>
@@ -44,12 +45,10 @@ struct db_pool *reads_pool(void)
 void reads_metrics(void *buf)
 {
     db_pool_metrics(pool, buf);
+    read_batch_metrics(buf);
 }
 
-/* Returns tuples or NULL with *e set: one statement on a borrowed connection, under the read-
- * retry policy (a lost connection, a deadlock or a lock timeout is retried once; SQLSTATE class
- * 22, a value the client sent that the database refuses, is ERR_BAD_PARAM; see store/db.h). */
-static PGresult *run(enum query_stmt st, const char *const *params, enum err *e)
+PGresult *reads_run(enum query_stmt st, const char *const *params, enum err *e)
 {
     struct db_conn *c;
     PGresult *res = NULL;
@@ -64,7 +63,7 @@ static PGresult *run(enum query_stmt st, const char *const *params, enum err *e)
 enum err reads_ping(void)
 {
     enum err e = ERR_OK;
-    PGresult *res = run(ST_PING, NULL, &e);
+    PGresult *res = reads_run(ST_PING, NULL, &e);
     PQclear(res);
     return e;
 }
@@ -83,32 +82,13 @@ static json_t *int_json(const PGresult *res, int row, int col)
     return json_integer(query_db_int(res, row, col));
 }
 
-enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version)
-{
-    enum err e = ERR_OK;
-    const char *params[] = {id};
-    PGresult *res = run(order ? ST_ORDER_GET : ST_ACCOUNT_GET, params, &e);
-    if (!res)
-        return e;
-    if (PQntuples(res) == 1) {
-        *len = (size_t)PQgetlength(res, 0, 0);
-        *doc = xmalloc(*len + 1);
-        memcpy(*doc, PQgetvalue(res, 0, 0), *len + 1);
-        *version = query_db_int(res, 0, 1);
-    } else {
-        e = ERR_NOT_FOUND;
-    }
-    PQclear(res);
-    return e;
-}
-
 /* The keys of the accounts in ids (a JSON array text), in one query; *k is empty on error. */
 static enum err load_keys(const char *ids, struct personal_keys *k)
 {
     const char *params[] = {ids};
     enum err e = ERR_OK;
     memset(k, 0, sizeof *k);
-    PGresult *res = run(ST_PII_KEYS, params, &e);
+    PGresult *res = reads_run(ST_PII_KEYS, params, &e);
     if (!res)
         return e;
     personal_keys_load(k, res);
@@ -203,7 +183,7 @@ enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t
     for (int attempt = 0; attempt < 2 && e == ERR_CONFLICT; attempt++) {
         if (attempt > 0)
             snprintf(schema, sizeof schema, "0"); /* matches no snapshot */
-        PGresult *res = run(by_version ? ST_STREAM_TO_VERSION : ST_STREAM_AS_OF, params, &e);
+        PGresult *res = reads_run(by_version ? ST_STREAM_TO_VERSION : ST_STREAM_AS_OF, params, &e);
         if (!res)
             return e;
         e = reads_fold_rows(order, res, out);
@@ -252,7 +232,7 @@ enum err reads_list(bool order, const char *filter1, const char *filter2, int64_
     snprintf(l, sizeof l, "%d", limit + 1); /* one more row tells whether a next page exists */
     const char *params[] = {b, l, filter1 ? filter1 : filter2, filter2};
     enum err e = ERR_OK;
-    PGresult *res = run(reads_list_stmt(order, filter1, filter2), params, &e);
+    PGresult *res = reads_run(reads_list_stmt(order, filter1, filter2), params, &e);
     if (!res)
         return e;
     int n = PQntuples(res) > limit ? limit : PQntuples(res);
@@ -266,7 +246,7 @@ enum err reads_customer(const char *id, json_t **out)
 {
     const char *params[] = {id};
     enum err e = ERR_OK;
-    PGresult *res = run(ST_CUSTOMER_GET, params, &e);
+    PGresult *res = reads_run(ST_CUSTOMER_GET, params, &e);
     if (!res)
         return e;
     if (PQntuples(res) == 1)
@@ -284,7 +264,7 @@ enum err reads_revenue(const char *from, const char *to, json_t **out)
 {
     const char *params[] = {from, to};
     enum err e = ERR_OK;
-    PGresult *res = run(ST_REVENUE, params, &e);
+    PGresult *res = reads_run(ST_REVENUE, params, &e);
     if (!res)
         return e;
     json_t *days = json_array();
@@ -340,7 +320,7 @@ static enum err stream_exists(const char *stream_id)
 {
     const char *params[] = {stream_id};
     enum err e = ERR_OK;
-    PGresult *res = run(ST_STREAM_EXISTS, params, &e);
+    PGresult *res = reads_run(ST_STREAM_EXISTS, params, &e);
     if (res && PQntuples(res) == 0)
         e = ERR_NOT_FOUND;
     PQclear(res);
@@ -354,7 +334,7 @@ enum err reads_stream(const char *stream_id, int64_t from_version, int limit, js
     snprintf(l, sizeof l, "%d", limit);
     const char *params[] = {stream_id, v, l};
     enum err e = ERR_OK;
-    PGresult *res = run(ST_STREAM_EVENTS, params, &e);
+    PGresult *res = reads_run(ST_STREAM_EVENTS, params, &e);
     if (!res)
         return e;
     int n = PQntuples(res);
@@ -379,7 +359,7 @@ enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out)
     snprintf(l, sizeof l, "%d", limit);
     const char *params[] = {a, u, l};
     enum err e = ERR_OK;
-    PGresult *res = run(ST_FEED, params, &e);
+    PGresult *res = reads_run(ST_FEED, params, &e);
     if (!res)
         return e;
     int n = PQntuples(res);
@@ -446,7 +426,7 @@ static json_t *projection_json(const PGresult *res, int i)
 enum err reads_projections(json_t **out)
 {
     enum err e = ERR_OK;
-    PGresult *res = run(ST_PROJECTIONS, NULL, &e);
+    PGresult *res = reads_run(ST_PROJECTIONS, NULL, &e);
     if (!res)
         return e;
     json_t *arr = json_array();

@@ -26,7 +26,8 @@ void reads_metrics(void *buf);
 enum err reads_ping(void);
 
 /* The current view of an order or account: its stored document (*doc, *len bytes, NUL-ended;
- * free() it) and version, from one indexed lookup. */
+ * free() it) and version, from one indexed lookup, shared with the GETs queued beside it
+ * (read_batch.c). ERR_NOT_FOUND when there is no row. */
 enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version);
 /* The view rebuilt from the stream: events recorded at or before bound (epoch ms, when
  * by_version is false) or with stream_version <= bound. */

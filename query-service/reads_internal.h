@@ -1,5 +1,6 @@
 /* reads.c's pure steps, for its unit suite: which statement a list runs and how rows become
- * the contract's JSON. Not for other modules: they call reads.h. */
+ * the contract's JSON; and its runner, for read_batch.c. Not for other modules: they call
+ * reads.h. */
 #ifndef QUERY_READS_INTERNAL_H
 #define QUERY_READS_INTERNAL_H
 
@@ -10,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Returns tuples or NULL with *e set: st on a connection borrowed from the read pool, under the
+ * read-retry policy (store/db.h); SQLSTATE class 22, a value the client sent that the database
+ * refuses, is ERR_BAD_PARAM. For read_batch.c too. */
+PGresult *reads_run(enum query_stmt st, const char *const *params, enum err *e);
 /* The list statement for the filters present (f1: customer_id or owner, f2: status). */
 enum query_stmt reads_list_stmt(bool order, const char *f1, const char *f2);
 /* "[doc,doc,...]" of the first n rows' column 0 in one allocation (free() it); *len bytes. */

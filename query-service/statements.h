@@ -110,7 +110,9 @@
       "ON CONFLICT (name) DO NOTHING) "                                                            \
       "UPDATE projections SET status = 'running', error = NULL, updated_at = now() "               \
       "WHERE name = '" READ_MODEL_NAME "' AND status <> 'running'")                                \
-    X(ST_ORDER_GET, 1, "SELECT doc, version FROM rm_orders WHERE order_id = $1")                   \
+    X(ST_ORDER_GET, 1, "SELECT order_id, doc, version FROM rm_orders WHERE order_id = $1")         \
+    X(ST_ORDERS_GET_MANY, 1,                                                                       \
+      "SELECT order_id, doc, version FROM rm_orders WHERE order_id = ANY ($1::text[])")            \
     X(ST_ORDERS_ALL, 2,                                                                            \
       "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
       "ORDER BY placed_position DESC LIMIT $2")                                                    \
@@ -123,7 +125,9 @@
     X(ST_ORDERS_CUSTOMER_STATUS, 4,                                                                \
       "SELECT doc, placed_position FROM rm_orders WHERE placed_position < $1 "                     \
       "AND customer_id = $3 AND status = $4 ORDER BY placed_position DESC LIMIT $2")               \
-    X(ST_ACCOUNT_GET, 1, "SELECT doc, version FROM rm_accounts WHERE account_id = $1")             \
+    X(ST_ACCOUNT_GET, 1, "SELECT account_id, doc, version FROM rm_accounts WHERE account_id = $1") \
+    X(ST_ACCOUNTS_GET_MANY, 1,                                                                     \
+      "SELECT account_id, doc, version FROM rm_accounts WHERE account_id = ANY ($1::text[])")      \
     X(ST_ACCOUNTS_ALL, 2,                                                                          \
       "SELECT doc, opened_position FROM rm_accounts WHERE opened_position < $1 "                   \
       "ORDER BY opened_position DESC LIMIT $2")                                                    \

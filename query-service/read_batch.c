@@ -1,0 +1,160 @@
+/* One queue per kind of GET by id, under one mutex (read_batch.h). A lookup lives on its GET's
+ * stack; the GET that leads a batch fills the others' lookups and signals each. */
+#include "read_batch.h"
+
+#include "metrics.h"
+#include "reads.h"
+#include "reads_internal.h"
+#include "store/param_array.h"
+#include "xalloc.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct lookup {
+    const char *id;
+    char *doc;
+    size_t len;
+    int64_t version;
+    enum err e;
+    bool taken, done;
+    pthread_cond_t cv;
+    struct lookup *next;
+};
+
+struct lane {
+    struct lookup *head, *tail;
+};
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lane lanes[2]; /* [order] */
+static int running, queued, slots = 1;
+static atomic_ullong batches, lookups;
+
+void read_batch_init(int n)
+{
+    slots = n > 0 ? n : 1;
+}
+
+/* Under mu: up to READ_BATCH_MAX lookups from the head of l, marked taken. */
+static struct lookup *take(struct lane *l, int *n)
+{
+    struct lookup *first = l->head, *last = NULL;
+    *n = 0;
+    for (struct lookup *k = first; k && *n < READ_BATCH_MAX; k = k->next, (*n)++) {
+        k->taken = true;
+        last = k;
+    }
+    queued -= *n;
+    l->head = last->next;
+    if (!l->head)
+        l->tail = NULL;
+    last->next = NULL;
+    return first;
+}
+
+static void fill(struct lookup *k, const PGresult *res, int row)
+{
+    k->len = (size_t)PQgetlength(res, row, 1);
+    k->doc = xmalloc(k->len + 1);
+    memcpy(k->doc, PQgetvalue(res, row, 1), k->len + 1);
+    k->version = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+    k->e = ERR_OK;
+}
+
+/* Without mu: one query for the batch's ids; a lookup no row matched is ERR_NOT_FOUND. */
+static void run(bool order, struct lookup *batch, int n)
+{
+    struct param_array ids;
+    param_array_init(&ids);
+    for (struct lookup *k = batch; k; k = k->next) {
+        param_array_text(&ids, k->id);
+        k->e = ERR_NOT_FOUND;
+    }
+    const char *params[] = {n == 1 ? batch->id : param_array_done(&ids)};
+    enum err e = ERR_OK;
+    enum query_stmt st = n == 1 ? (order ? ST_ORDER_GET : ST_ACCOUNT_GET)
+                                : (order ? ST_ORDERS_GET_MANY : ST_ACCOUNTS_GET_MANY);
+    PGresult *res = reads_run(st, params, &e);
+    for (int row = 0; res && row < PQntuples(res); row++)
+        for (struct lookup *k = batch; k; k = k->next)
+            if (k->e == ERR_NOT_FOUND && strcmp(k->id, PQgetvalue(res, row, 0)) == 0)
+                fill(k, res, row);
+    for (struct lookup *k = batch; k && !res; k = k->next)
+        k->e = e;
+    PQclear(res);
+    param_array_free(&ids);
+    atomic_fetch_add(&batches, 1);
+    atomic_fetch_add(&lookups, (unsigned long long)n);
+}
+
+/* Under mu: the batch is answered; a queued GET may lead now that a slot is free. */
+static void finish(struct lookup *batch, const struct lookup *self)
+{
+    for (struct lookup *k = batch, *next; k; k = next) {
+        next = k->next;
+        k->done = true;
+        if (k != self)
+            pthread_cond_signal(&k->cv);
+    }
+    for (int i = 0; i < 2; i++)
+        if (lanes[i].head)
+            pthread_cond_signal(&lanes[i].head->cv);
+}
+
+static void lead(bool order, struct lookup *self)
+{
+    int n;
+    struct lookup *batch = take(&lanes[order], &n);
+    running++;
+    pthread_mutex_unlock(&mu);
+    run(order, batch, n);
+    pthread_mutex_lock(&mu);
+    running--;
+    finish(batch, self);
+}
+
+enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version)
+{
+    struct lookup self = {.id = id};
+    pthread_cond_init(&self.cv, NULL);
+    struct lane *l = &lanes[order];
+    pthread_mutex_lock(&mu);
+    if (l->tail)
+        l->tail->next = &self;
+    else
+        l->head = &self;
+    l->tail = &self;
+    queued++;
+    while (!self.done) {
+        if (!self.taken && running < slots)
+            lead(order, &self);
+        else
+            pthread_cond_wait(&self.cv, &mu);
+    }
+    pthread_mutex_unlock(&mu);
+    pthread_cond_destroy(&self.cv);
+    *doc = self.doc;
+    *len = self.len;
+    *version = self.version;
+    return self.e;
+}
+
+void read_batch_metrics(void *buf)
+{
+    pthread_mutex_lock(&mu);
+    int now = queued;
+    pthread_mutex_unlock(&mu);
+    metrics_printf(buf,
+                   "# HELP orderly_read_batch_queued GETs by id queued for the next query now\n"
+                   "# TYPE orderly_read_batch_queued gauge\norderly_read_batch_queued %d\n",
+                   now);
+    metrics_printf(buf,
+                   "# HELP orderly_read_batches_total queries that answered GETs by id\n"
+                   "# TYPE orderly_read_batches_total counter\norderly_read_batches_total %llu\n"
+                   "# HELP orderly_read_batch_lookups_total GETs by id those queries answered\n"
+                   "# TYPE orderly_read_batch_lookups_total counter\n"
+                   "orderly_read_batch_lookups_total %llu\n",
+                   atomic_load(&batches), atomic_load(&lookups));
+}
