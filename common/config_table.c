@@ -40,8 +40,8 @@ const struct config_param config_params[] = {
      "appends are in flight, commands on other streams wait and share one statement and commit "
      "(\"Group append\" in the README)"},
     {"GET_QUERIES_IN_FLIGHT", CONFIG_INT, CONFIG_QUERY, 1, 1000, 1, NULL, NULL,
-     "queries for GET /v1/orders/{id} and /v1/accounts/{id} in flight at once; the GETs that "
-     "arrive meanwhile queue and share the next query (\"Shared lookups\" in the README)"},
+     "queries for GET /v1/orders/{id} (and for /v1/accounts/{id}) in flight at once; the GETs "
+     "that arrive meanwhile queue and share the next query (\"Shared lookups\" in the README)"},
     {"LOG_LEVEL", CONFIG_CHOICE, CONFIG_BOTH, 0, 0, 0, "info", log_levels,
      "lowest level logged"},
     {"LOG_FORMAT", CONFIG_CHOICE, CONFIG_BOTH, 0, 0, 0, "json", log_formats,

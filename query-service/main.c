@@ -35,6 +35,7 @@ static void query_metrics(void *buf)
     projector_metrics(buf);
     live_metrics(buf);
     reads_metrics(buf);
+    read_batch_metrics(buf);
     waits_metrics(buf);
 }
 
@@ -86,7 +87,7 @@ static bool settings_load(struct query_settings *q)
 static bool workers_start(const struct config *cfg, const struct query_settings *q)
 {
     reads_init(q->read_url ? q->read_url : cfg->database_url, &q->db);
-    read_batch_init(q->get_queries);
+    read_batch_init(q->get_queries, q->db.pool_wait_ms);
     verify_init(reads_pool());
     metrics_set_extra(query_metrics);
     if (!projector_start(cfg->database_url) || !waits_start(q->read_url)) {

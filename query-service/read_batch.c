@@ -7,10 +7,12 @@
 #include "reads_internal.h"
 #include "store/param_array.h"
 #include "xalloc.h"
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct lookup {
     const char *id;
@@ -23,18 +25,21 @@ struct lookup {
     struct lookup *next;
 };
 
+/* One per kind: a lock on rm_accounts (a rebuild's swap) never holds up order GETs. */
 struct lane {
     struct lookup *head, *tail;
+    int running;
 };
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct lane lanes[2]; /* [order] */
-static int running, queued, slots = 1;
+static int queued, slots = 1, wait_ms = 5000;
 static atomic_ullong batches, lookups;
 
-void read_batch_init(int n)
+void read_batch_init(int n, int queue_wait_ms)
 {
     slots = n > 0 ? n : 1;
+    wait_ms = queue_wait_ms;
 }
 
 /* Under mu: up to READ_BATCH_MAX lookups from the head of l, marked taken. */
@@ -89,8 +94,8 @@ static void run(bool order, struct lookup *batch, int n)
     atomic_fetch_add(&lookups, (unsigned long long)n);
 }
 
-/* Under mu: the batch is answered; a queued GET may lead now that a slot is free. */
-static void finish(struct lookup *batch, const struct lookup *self)
+/* Under mu: the batch is answered; the lane's next queued GET may lead now. */
+static void finish(struct lane *l, struct lookup *batch, const struct lookup *self)
 {
     for (struct lookup *k = batch, *next; k; k = next) {
         next = k->next;
@@ -98,41 +103,86 @@ static void finish(struct lookup *batch, const struct lookup *self)
         if (k != self)
             pthread_cond_signal(&k->cv);
     }
-    for (int i = 0; i < 2; i++)
-        if (lanes[i].head)
-            pthread_cond_signal(&lanes[i].head->cv);
+    if (l->head)
+        pthread_cond_signal(&l->head->cv);
 }
 
 static void lead(bool order, struct lookup *self)
 {
     int n;
-    struct lookup *batch = take(&lanes[order], &n);
-    running++;
+    struct lane *l = &lanes[order];
+    struct lookup *batch = take(l, &n);
+    l->running++;
     pthread_mutex_unlock(&mu);
     run(order, batch, n);
     pthread_mutex_lock(&mu);
-    running--;
-    finish(batch, self);
+    l->running--;
+    finish(l, batch, self);
+}
+
+/* Under mu: self, still queued, leaves l. */
+static void leave(struct lane *l, struct lookup *self)
+{
+    struct lookup **at = &l->head, *prev = NULL;
+    while (*at != self) {
+        prev = *at;
+        at = &(*at)->next;
+    }
+    *at = self->next;
+    if (l->tail == self)
+        l->tail = prev;
+    queued--;
+}
+
+static void enqueue(struct lane *l, struct lookup *self)
+{
+    if (l->tail)
+        l->tail->next = self;
+    else
+        l->head = self;
+    l->tail = self;
+    queued++;
+}
+
+/* Under mu: until self is answered. A GET still queued after wait_ms leaves with ERR_DB_DOWN,
+ * as one would that found no pool connection (DB_POOL_WAIT_MS); once taken it is answered
+ * with its batch, whose query the statement's own timeouts bound. */
+static void await_answer(bool order, struct lookup *self)
+{
+    struct lane *l = &lanes[order];
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += wait_ms / 1000;
+    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    while (!self->done) {
+        if (!self->taken && l->running < slots)
+            lead(order, self);
+        else if (self->taken)
+            pthread_cond_wait(&self->cv, &mu);
+        else if (pthread_cond_timedwait(&self->cv, &mu, &deadline) == ETIMEDOUT && !self->taken &&
+                 !self->done) {
+            leave(l, self);
+            self->e = ERR_DB_DOWN;
+            return;
+        }
+    }
 }
 
 enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version)
 {
     struct lookup self = {.id = id};
-    pthread_cond_init(&self.cv, NULL);
-    struct lane *l = &lanes[order];
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&self.cv, &attr);
+    pthread_condattr_destroy(&attr);
     pthread_mutex_lock(&mu);
-    if (l->tail)
-        l->tail->next = &self;
-    else
-        l->head = &self;
-    l->tail = &self;
-    queued++;
-    while (!self.done) {
-        if (!self.taken && running < slots)
-            lead(order, &self);
-        else
-            pthread_cond_wait(&self.cv, &mu);
-    }
+    enqueue(&lanes[order], &self);
+    await_answer(order, &self);
     pthread_mutex_unlock(&mu);
     pthread_cond_destroy(&self.cv);
     *doc = self.doc;

@@ -10,7 +10,6 @@
 #include "log.h"
 #include "personal.h"
 #include "query_db.h"
-#include "read_batch.h"
 #include "timefmt.h"
 #include "xalloc.h"
 #include <inttypes.h>
@@ -45,7 +44,6 @@ struct db_pool *reads_pool(void)
 void reads_metrics(void *buf)
 {
     db_pool_metrics(pool, buf);
-    read_batch_metrics(buf);
 }
 
 PGresult *reads_run(enum query_stmt st, const char *const *params, enum err *e)

@@ -1,23 +1,66 @@
-"""GETs by id share queries (query-service/read_batch.h): while one lookup runs, the GETs that
-arrive queue and the next query answers all of them, each with its own document, ETag or 404,
-byte for byte what it gets alone. A lock on the read tables holds the first query, so the
-queue and the batches are exact."""
+"""GETs by id share queries (query-service/read_batch.h): while one lookup of a kind runs, the
+GETs of that kind that arrive queue and the next query answers all of them, each with its own
+document, ETag or 404, byte for byte what it gets alone; a GET queued longer than
+DB_POOL_WAIT_MS answers 503. A lock on the read tables holds the first queries, so the queues
+and the batches are exact. Each test runs a query-service of its own (a follower on the shared
+database) for its settings and counters."""
 
+import re
 import threading
 
 import harness
 from harness import Client, new_id
-from db_support import Session, metric
+from db_support import Session, metric, problem
+from ops_support import ExtraService
 from query_support import QueryTest
 
+LOOKUP = "SELECT %s_id, doc, version FROM rm_%ss%%"
 
-def counters(port):
-    return {k: int(metric(port, "orderly_read_batch" + k))
-            for k in ("es_total", "_lookups_total")}
+
+def queued(port):
+    """orderly_read_batch_queued, or None when the answer does not come within 1 s: a new
+    connection can be accepted by an HTTP thread that then blocks in a queued GET, and waits
+    for it (a fresh connection next time lands on a free thread)."""
+    c = Client(port, timeout=1)
+    try:
+        text = c.get("/metrics").raw.decode()
+    except OSError:
+        return None
+    finally:
+        c.close()
+    m = re.search(r"^orderly_read_batch_queued (\S+)$", text, re.M)
+    return float(m.group(1)) if m else None
 
 
 class SharedLookupsTest(QueryTest):
-    def test_query_queued_gets_share_one_query_each_answered_as_alone(self):
+    def service(self, **env):
+        svc = ExtraService("query", env)
+        svc.start(harness.READY_TIMEOUT_S)
+        self.addCleanup(lambda: self.assertEqual(svc.stop(), 0))
+        return svc.port
+
+    def lock(self, tables):
+        s = Session(harness.env().cluster.url, harness.env().cluster.bindir)
+        self.addCleanup(s.close)
+        self.assertIsNotNone(s.run("BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE;" % tables))
+        return s
+
+    def on_lock(self, kind):
+        """Lookups of kind ('order' or 'account') waiting on a lock now."""
+        return int(harness.sql_value(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query "
+            "LIKE '%s'" % (LOOKUP % (kind, kind))))
+
+    def start_get(self, port, path, answers):
+        def get():
+            c = Client(port, timeout=120)
+            answers[path] = c.get(path)
+            c.close()
+        t = threading.Thread(target=get)
+        t.start()
+        return t
+
+    def seed(self):
         p = new_id("sl")[:10] + "-"
         orders = [p + "o%d" % i for i in range(5)]
         for i, oid in enumerate(orders):
@@ -27,47 +70,54 @@ class SharedLookupsTest(QueryTest):
             self.open_account(a)
         position = max(self.deposit(a, 7)["events"][0]["position"] for a in accounts)
         self.get_fresh("/v1/accounts/" + accounts[0], position)
-        paths = (["/v1/orders/" + o for o in orders] + ["/v1/orders/" + p + "none"] +
-                 ["/v1/accounts/" + a for a in accounts])
-        alone = {path: self.q.get(path) for path in paths}
-        self.assertEqual([alone[x].status for x in paths], [200] * 5 + [404] + [200] * 3)
+        return (["/v1/orders/" + o for o in orders] + ["/v1/orders/" + p + "none"],
+                ["/v1/accounts/" + a for a in accounts])
 
-        port = harness.env().service("query").port
-        before = counters(port)
-        lock = Session(harness.env().cluster.url, harness.env().cluster.bindir)
-        self.addCleanup(lock.close)
-        self.assertIsNotNone(lock.run("BEGIN; LOCK TABLE rm_orders IN ACCESS EXCLUSIVE MODE;"))
+    def test_query_queued_gets_share_one_query_each_answered_as_alone(self):
+        orders, accounts = self.seed()
+        port = self.service(DB_LOCK_TIMEOUT_MS="120000", DB_POOL_WAIT_MS="120000")
+        c = Client(port)
+        alone = {path: c.get(path) for path in orders + accounts}
+        c.close()
+        self.assertEqual([alone[x].status for x in orders + accounts],
+                         [200] * 5 + [404] + [200] * 3)
+        before = [metric(port, "orderly_read_batch%s_total" % k) for k in ("es", "_lookups")]
+        lock = self.lock("rm_orders, rm_accounts")
         answers, threads = {}, []
-
-        def get(path):
-            c = Client(port, timeout=60)
-            answers[path] = c.get(path)
-            c.close()
         try:
-            first = threading.Thread(target=get, args=(paths[0],))
-            first.start()  # leads the first query, which waits on the lock
-            self.assertTrue(harness.wait_until(lambda: self.lookups_on_lock() == 1, 30))
-            for path in paths[1:]:
-                threads.append(threading.Thread(target=get, args=(path,)))
-                threads[-1].start()
-            self.assertTrue(harness.wait_until(
-                lambda: metric(port, "orderly_read_batch_queued") == len(paths) - 1, 30),
-                metric(port, "orderly_read_batch_queued"))
+            # The first GET of each kind leads its lane's query, which waits on the lock; the
+            # others queue one by one (one at a time, so none waits behind a busy HTTP thread).
+            for kind, path in (("order", orders[0]), ("account", accounts[0])):
+                threads.append(self.start_get(port, path, answers))
+                self.assertTrue(harness.wait_until(lambda: self.on_lock(kind) == 1, 60), kind)
+            for n, path in enumerate(orders[1:] + accounts[1:], 1):
+                threads.append(self.start_get(port, path, answers))
+                self.assertTrue(harness.wait_until(lambda: queued(port) == n, 60), path)
         finally:
             lock.run("COMMIT;")
-        for t in [first] + threads:
-            t.join(60)
-        after = counters(port)
-        # One query for the first GET, then one per kind for the queue: orders (5 ids, one of
-        # them unknown) and accounts (3).
-        self.assertEqual(after["es_total"] - before["es_total"], 3)
-        self.assertEqual(after["_lookups_total"] - before["_lookups_total"], len(paths))
-        for path in paths:
+        for t in threads:
+            t.join(120)
+        after = [metric(port, "orderly_read_batch%s_total" % k) for k in ("es", "_lookups")]
+        # Per lane, one query for its first GET and one for its queue.
+        self.assertEqual([a - b for a, b in zip(after, before)], [4, len(orders + accounts)])
+        for path in orders + accounts:
             a, b = answers[path], alone[path]
             self.assertEqual((a.status, a.raw, a.headers.get("ETag")),
                              (b.status, b.raw, b.headers.get("ETag")), path)
 
-    def lookups_on_lock(self):
-        return int(harness.sql_value("SELECT count(*) FROM pg_stat_activity WHERE "
-                                     "wait_event_type = 'Lock' AND query LIKE "
-                                     "'SELECT order_id, doc, version FROM rm_orders%'"))
+    def test_query_get_queued_past_pool_wait_is_503(self):
+        orders, accounts = self.seed()
+        port = self.service(DB_LOCK_TIMEOUT_MS="120000", DB_POOL_WAIT_MS="300")
+        lock = self.lock("rm_orders")
+        answers = {}
+        try:
+            first = self.start_get(port, orders[-1], answers)
+            self.assertTrue(harness.wait_until(lambda: self.on_lock("order") == 1, 60))
+            c = Client(port, timeout=60)
+            problem(self, c.get(orders[0]), 503, "db-unavailable")  # queued, never taken
+            self.assertEqual(c.get(accounts[0]).status, 200)  # the other lane is free
+            c.close()
+        finally:
+            lock.run("COMMIT;")
+        first.join(120)
+        self.assertEqual(answers[orders[-1]].status, 404)
