@@ -92,11 +92,7 @@ static enum stream_turn wait_turn(struct slot *s, struct stream_hold *h, int wai
                                   void *joinable)
 {
     struct stream_waiter w = {.joinable = joinable};
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.cond, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&w.cond);
     if (h->tail)
         h->tail->next = &w;
     else

@@ -20,6 +20,15 @@ struct timespec clock_deadline_after(int ms)
     return t;
 }
 
+void clock_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &attr);
+    pthread_condattr_destroy(&attr);
+}
+
 double clock_seconds_since(const struct timespec *t0)
 {
     struct timespec t;

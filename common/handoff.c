@@ -28,11 +28,7 @@ static void unlink_waiter(struct handoff_queue *q, struct handoff_waiter *w)
 void *handoff_wait(struct handoff_queue *q, pthread_mutex_t *mu, int wait_ms)
 {
     struct handoff_waiter w = {0};
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&w.handed, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&w.handed);
     if (q->tail)
         q->tail->next = &w;
     else

@@ -43,7 +43,8 @@ void batch_row_end(struct batch_columns *t)
 
 bool batch_columns_copy(struct db_conn *c, const char *copy_sql, struct batch_columns *t)
 {
-    bool ok = t->copy->rows == 0 || db_copy_in(c, copy_sql, t->copy->text, t->copy->len) == ERR_OK;
+    bool ok = t->copy->rows == 0 ||
+              db_copy_in(c, copy_sql, t->copy->buf.text, t->copy->buf.len) == ERR_OK;
     batch_columns_free(t);
     return ok;
 }

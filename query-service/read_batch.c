@@ -2,6 +2,7 @@
  * stack; the GET that leads a batch fills the others' lookups and signals each. */
 #include "read_batch.h"
 
+#include "clock.h"
 #include "metrics.h"
 #include "reads.h"
 #include "reads_internal.h"
@@ -12,7 +13,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct lookup {
     const char *id;
@@ -150,14 +150,7 @@ static void enqueue(struct lane *l, struct lookup *self)
 static void await_answer(bool order, struct lookup *self)
 {
     struct lane *l = &lanes[order];
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += wait_ms / 1000;
-    deadline.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = clock_deadline_after(wait_ms);
     while (!self->done) {
         if (!self->taken && l->running < slots)
             lead(order, self);
@@ -175,11 +168,7 @@ static void await_answer(bool order, struct lookup *self)
 enum err reads_document(bool order, const char *id, char **doc, size_t *len, int64_t *version)
 {
     struct lookup self = {.id = id};
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&self.cv, &attr);
-    pthread_condattr_destroy(&attr);
+    clock_cond_init(&self.cv);
     pthread_mutex_lock(&mu);
     enqueue(&lanes[order], &self);
     await_answer(order, &self);

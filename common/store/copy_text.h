@@ -4,13 +4,12 @@
 #ifndef ORDERLY_COPY_TEXT_H
 #define ORDERLY_COPY_TEXT_H
 
-#include <stddef.h>
+#include "json_text.h"
 #include <stdint.h>
 
-/* One buffer of rows being built; grows with them. */
+/* The rows built so far: buf.text, buf.len bytes; grows with them. */
 struct copy_text {
-    char *text;
-    size_t len, cap;
+    struct render_buf buf;
     int rows;
     int fields; /* in the row being built */
 };

@@ -243,7 +243,7 @@ START_TEST(test_many_new_rows_copy)
         ck_assert_int_eq(ins.copy != NULL, n == BATCH_COPY_MIN_ROWS);
         if (ins.copy) {
             ck_assert_int_eq(ins.copy->rows, n);
-            const char *line = ins.copy->text;
+            const char *line = ins.copy->buf.text;
             const char *first = "a-0\tAl \\\\ \"x\"\t1\t10\t{";
             ck_assert_int_eq(strncmp(line, first, strlen(first)), 0);
             ck_assert_ptr_nonnull(strstr(line, "\"owner\":\"Al \\\\\\\\ \\\\\"x\\\\\"\""));
@@ -270,7 +270,7 @@ START_TEST(test_copy_text_fields)
     copy_text_end_row(&t);
     copy_text_text(&t, "\\N a\tb\nc\rd");
     copy_text_end_row(&t);
-    ck_assert_str_eq(t.text, "\t\\N\t-42\n\\\\N a\\tb\\nc\\rd\n");
+    ck_assert_str_eq(t.buf.text, "\t\\N\t-42\n\\\\N a\\tb\\nc\\rd\n");
     ck_assert_int_eq(t.rows, 2);
     copy_text_free(&t);
 }
