@@ -320,18 +320,22 @@ class RebuildTest(QueryTest):
                 proc.communicate(timeout=30)
         return during, proc.returncode, out
 
-    def kill_while_blocked(self, table):
-        """kill -9 while the rebuild waits for a lock on table, then a rebuild that completes."""
+    def kill_while_blocked(self, table, lock_first=False):
+        """kill -9 while the rebuild waits for a lock on table, then a rebuild that completes.
+        lock_first: the lock is taken before the rebuild starts (a live table, which only the
+        swap locks against readers); else once it replays (a shadow table), a race a quick
+        rebuild can win."""
         self.wait_projected(head_position())
         before = table_oids()
+        held = HeldLock(table) if lock_first else None
         cmd, env = rebuild_cmd(batch=50)
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        held = None
         try:
-            self.assertTrue(harness.wait_until(replaying, 30, 0.02),
-                            "the rebuild never started replaying")
-            held = HeldLock(table)
+            if not held:
+                self.assertTrue(harness.wait_until(replaying, 30, 0.02),
+                                "the rebuild never started replaying")
+                held = HeldLock(table)
             self.assertTrue(harness.wait_until(held.waited_on, 60, 0.02),
                             "the rebuild never waited on %s" % table)
             self.assertIsNone(proc.poll())
@@ -361,8 +365,9 @@ class RebuildTest(QueryTest):
         self.kill_while_blocked("orderly_rebuild.rm_accounts")
 
     def test_es_rebuild_kill_at_swap_leaves_live_tables(self):
-        """Blocked on the live tables' lock: shadow complete, nothing swapped yet."""
-        self.kill_while_blocked("public.rm_orders")
+        """Blocked on the live tables' lock: shadow complete, nothing swapped yet. (Taking the
+        lock once it replayed lost the race in a CI run: the rebuild swapped first.)"""
+        self.kill_while_blocked("public.rm_orders", lock_first=True)
 
     def test_es_rebuild_unknown_name_is_usage_error(self):
         before = table_oids()
