@@ -265,6 +265,16 @@ char *metrics_render(size_t *len_out)
     return b.data;
 }
 
+void metrics_gauge(void *buf, const char *name, const char *help, long long v)
+{
+    metrics_printf(buf, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
+}
+
+void metrics_counter(void *buf, const char *name, const char *help, unsigned long long v)
+{
+    metrics_printf(buf, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
+}
+
 void metrics_sizes_observe(struct metrics_sizes *h, int n)
 {
     for (int i = 0; i < METRICS_SIZE_BUCKETS; i++)

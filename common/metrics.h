@@ -13,6 +13,10 @@ typedef void (*metrics_fn)(void *buf);
 void metrics_set_extra(metrics_fn fn);
 void metrics_printf(void *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* One gauge or counter series with its HELP and TYPE lines. */
+void metrics_gauge(void *buf, const char *name, const char *help, long long v);
+void metrics_counter(void *buf, const char *name, const char *help, unsigned long long v);
+
 /* Counters a service bumps: commands by type and outcome, events appended, database errors. */
 void metrics_count_command(const char *command_type, const char *outcome);
 void metrics_add_events(int n);

@@ -6,11 +6,12 @@
 #include "xalloc.h"
 #include <stdlib.h>
 
-void batch_columns_init(struct batch_columns *t, int n, bool copy)
+void batch_columns_init(struct batch_columns *t, int n, const char *copy_sql)
 {
     t->n = n;
     t->copy = NULL;
-    if (copy) {
+    t->copy_sql = copy_sql;
+    if (copy_sql) {
         t->copy = xmalloc(sizeof *t->copy);
         copy_text_init(t->copy);
         return;
@@ -41,20 +42,18 @@ void batch_row_end(struct batch_columns *t)
         copy_text_end_row(t->copy);
 }
 
-bool batch_columns_copy(struct db_conn *c, const char *copy_sql, struct batch_columns *t)
-{
-    bool ok = t->copy->rows == 0 ||
-              db_copy_in(c, copy_sql, t->copy->buf.text, t->copy->buf.len) == ERR_OK;
-    batch_columns_free(t);
-    return ok;
-}
-
 bool batch_columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
 {
-    const char *params[BATCH_COLS_MAX];
-    for (int i = 0; i < t->n; i++)
-        params[i] = param_array_done(&t->col[i]);
-    bool ok = t->col[0].n == 0 || db_write(c, st, params, NULL, NULL) == ERR_OK;
+    bool ok;
+    if (t->copy) {
+        ok = t->copy->rows == 0 ||
+             db_copy_in(c, t->copy_sql, t->copy->buf.text, t->copy->buf.len) == ERR_OK;
+    } else {
+        const char *params[BATCH_COLS_MAX];
+        for (int i = 0; i < t->n; i++)
+            params[i] = param_array_done(&t->col[i]);
+        ok = t->col[0].n == 0 || db_write(c, st, params, NULL, NULL) == ERR_OK;
+    }
     batch_columns_free(t);
     return ok;
 }

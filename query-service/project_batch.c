@@ -373,8 +373,10 @@ void batch_rows(const struct batch *b, bool orders, struct batch_columns *ins,
 {
     const struct keymap *m = orders ? &b->orders : &b->accounts;
     struct render_buf doc = {0};
-    batch_columns_init(ins, orders ? 6 : 5, new_rows(b, orders) >= BATCH_COPY_MIN_ROWS);
-    batch_columns_init(upd, orders ? 6 : 5, false);
+    const char *copy_sql = orders ? SQL_ORDERS_COPY : SQL_ACCOUNTS_COPY;
+    batch_columns_init(ins, orders ? 6 : 5,
+                       new_rows(b, orders) >= BATCH_COPY_MIN_ROWS ? copy_sql : NULL);
+    batch_columns_init(upd, orders ? 6 : 5, NULL);
     for (int i = 0; i < m->count; i++) {
         if (!slot_touched(b, orders, i))
             continue;
@@ -398,11 +400,7 @@ static bool save_rows(const struct batch *b, bool orders)
 {
     struct batch_columns ins, upd;
     batch_rows(b, orders, &ins, &upd);
-    bool ok =
-        ins.copy ? batch_columns_copy(b->c, orders ? SQL_ORDERS_COPY : SQL_ACCOUNTS_COPY, &ins)
-                 : batch_columns_run(b->c, orders ? ST_PROJ_ORDERS_INSERT : ST_PROJ_ACCOUNTS_INSERT,
-                                     &ins);
-    if (!ok) {
+    if (!batch_columns_run(b->c, orders ? ST_PROJ_ORDERS_INSERT : ST_PROJ_ACCOUNTS_INSERT, &ins)) {
         batch_columns_free(&upd);
         return false;
     }
@@ -413,7 +411,7 @@ void batch_deltas(const struct batch *b, bool customers, struct batch_columns *o
 {
     const struct keymap *m = customers ? &b->customers : &b->revenue;
     struct batch_columns t;
-    batch_columns_init(&t, 5, false);
+    batch_columns_init(&t, 5, NULL);
     for (int i = 0; i < m->count; i++) {
         if (customers) {
             const struct customer_delta *d = &b->customer[i];

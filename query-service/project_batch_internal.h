@@ -78,6 +78,7 @@ struct batch_columns {
     struct param_array col[BATCH_COLS_MAX];
     int n;
     struct copy_text *copy;
+    const char *copy_sql; /* the COPY statement that takes copy */
 };
 
 /* Indexes the batch's streams (events: rows of SQL_EVENT_COLS) and sizes every table for them;
@@ -100,18 +101,16 @@ void batch_deltas(const struct batch *b, bool customers, struct batch_columns *o
 void batch_columns_free(struct batch_columns *t);
 void batch_free(struct batch *b);
 
-/* batch_columns.c: the columns of one statement; copy selects COPY text over array literals.
- * The fillers take the column's index, which COPY text ignores (its fields come in order);
- * batch_row_end ends a row. */
-void batch_columns_init(struct batch_columns *t, int n, bool copy);
+/* batch_columns.c: the columns of one statement, or (copy_sql set) the rows as COPY text for
+ * copy_sql. The fillers take the column's index, which COPY text ignores (its fields come in
+ * order); batch_row_end ends a row. */
+void batch_columns_init(struct batch_columns *t, int n, const char *copy_sql);
 void batch_column_text(struct batch_columns *t, int i, const char *s);
 void batch_column_int(struct batch_columns *t, int i, int64_t v);
 void batch_row_end(struct batch_columns *t);
-/* Each runs t's rows unless t has none (st with its columns as the parameters, or copy_sql
- * with its COPY text) and frees t. */
+/* Runs t's rows unless t has none (copy_sql with its COPY text, else st with its columns as
+ * the parameters) and frees t. */
 bool batch_columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
-    __attribute__((warn_unused_result));
-bool batch_columns_copy(struct db_conn *c, const char *copy_sql, struct batch_columns *t)
     __attribute__((warn_unused_result));
 
 /* For the rebuild's bulk fill (rebuild_fill.c), which moves no checkpoint per batch and sums

@@ -4,14 +4,13 @@
 
 #include "clock.h"
 #include "metrics.h"
+#include "query_db.h"
 #include "reads.h"
 #include "reads_internal.h"
 #include "store/param_array.h"
 #include "xalloc.h"
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 struct lookup {
@@ -34,7 +33,7 @@ struct lane {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct lane lanes[2]; /* [order] */
 static int queued, slots = 1, wait_ms = 5000;
-static atomic_ullong batches, lookups;
+static struct metrics_sizes sizes;
 
 void read_batch_init(int n, int queue_wait_ms)
 {
@@ -64,17 +63,19 @@ static void fill(struct lookup *k, const PGresult *res, int row)
     k->len = (size_t)PQgetlength(res, row, 1);
     k->doc = xmalloc(k->len + 1);
     memcpy(k->doc, PQgetvalue(res, row, 1), k->len + 1);
-    k->version = strtoll(PQgetvalue(res, row, 2), NULL, 10);
+    k->version = query_db_int(res, row, 2);
     k->e = ERR_OK;
 }
 
 /* Without mu: one query for the batch's ids; a lookup no row matched is ERR_NOT_FOUND. */
 static void run(bool order, struct lookup *batch, int n)
 {
-    struct param_array ids;
-    param_array_init(&ids);
+    struct param_array ids = {0}; /* a lone GET, the common case at low load, needs none */
+    if (n > 1)
+        param_array_init(&ids);
     for (struct lookup *k = batch; k; k = k->next) {
-        param_array_text(&ids, k->id);
+        if (n > 1)
+            param_array_text(&ids, k->id);
         k->e = ERR_NOT_FOUND;
     }
     const char *params[] = {n == 1 ? batch->id : param_array_done(&ids)};
@@ -90,8 +91,7 @@ static void run(bool order, struct lookup *batch, int n)
         k->e = e;
     PQclear(res);
     param_array_free(&ids);
-    atomic_fetch_add(&batches, 1);
-    atomic_fetch_add(&lookups, (unsigned long long)n);
+    metrics_sizes_observe(&sizes, n);
 }
 
 /* Under mu: the batch is answered; the lane's next queued GET may lead now. */
@@ -185,15 +185,8 @@ void read_batch_metrics(void *buf)
     pthread_mutex_lock(&mu);
     int now = queued;
     pthread_mutex_unlock(&mu);
-    metrics_printf(buf,
-                   "# HELP orderly_read_batch_queued GETs by id queued for the next query now\n"
-                   "# TYPE orderly_read_batch_queued gauge\norderly_read_batch_queued %d\n",
-                   now);
-    metrics_printf(buf,
-                   "# HELP orderly_read_batches_total queries that answered GETs by id\n"
-                   "# TYPE orderly_read_batches_total counter\norderly_read_batches_total %llu\n"
-                   "# HELP orderly_read_batch_lookups_total GETs by id those queries answered\n"
-                   "# TYPE orderly_read_batch_lookups_total counter\n"
-                   "orderly_read_batch_lookups_total %llu\n",
-                   atomic_load(&batches), atomic_load(&lookups));
+    metrics_gauge(buf, "orderly_read_batch_queued", "GETs by id queued for the next query now",
+                  now);
+    metrics_sizes_print(buf, &sizes, "orderly_read_batch_size",
+                        "GETs by id one query answered (1: alone)");
 }

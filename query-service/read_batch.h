@@ -15,8 +15,8 @@
 /* Before serving: at most slots such queries in flight per kind; a GET queued queue_wait_ms
  * (DB_POOL_WAIT_MS) without being taken answers 503, as one that found no pool connection. */
 void read_batch_init(int slots, int queue_wait_ms);
-/* orderly_read_batches_total, orderly_read_batch_lookups_total and the gauge
- * orderly_read_batch_queued (metrics.h's callback). */
+/* The histogram orderly_read_batch_size and the gauge orderly_read_batch_queued (metrics.h's
+ * callback). */
 void read_batch_metrics(void *buf);
 
 #endif

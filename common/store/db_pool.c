@@ -126,16 +126,6 @@ bool db_settings_load(struct db_settings *s, char *err, size_t err_len)
            config_int("DB_LOCK_TIMEOUT_MS", &s->lock_timeout_ms, err, err_len);
 }
 
-static void gauge(void *buf, const char *name, const char *help, long long v)
-{
-    metrics_printf(buf, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
-}
-
-static void counter(void *buf, const char *name, const char *help, unsigned long long v)
-{
-    metrics_printf(buf, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name, v);
-}
-
 void db_pool_metrics(struct db_pool *p, void *buf)
 {
     uint64_t buckets[WAIT_BUCKETS + 1];
@@ -144,13 +134,16 @@ void db_pool_metrics(struct db_pool *p, void *buf)
     memcpy(buckets, p->wait_buckets, sizeof buckets);
     pthread_mutex_unlock(&p->mu);
     db_pool_stats(p, &s);
-    gauge(buf, "orderly_db_pool_size", "connections the pool may open (DB_POOL_SIZE)", s.size);
-    gauge(buf, "orderly_db_pool_in_use", "pool connections borrowed now", s.in_use);
-    gauge(buf, "orderly_db_pool_waiting", "requests queued for a pool connection now", s.waiting);
-    counter(buf, "orderly_db_pool_acquired_total", "pool connections borrowed", s.acquired);
-    counter(buf, "orderly_db_pool_timeouts_total",
-            "requests answered 503 because no pool connection came free within DB_POOL_WAIT_MS",
-            s.timeouts);
+    metrics_gauge(buf, "orderly_db_pool_size", "connections the pool may open (DB_POOL_SIZE)",
+                  s.size);
+    metrics_gauge(buf, "orderly_db_pool_in_use", "pool connections borrowed now", s.in_use);
+    metrics_gauge(buf, "orderly_db_pool_waiting", "requests queued for a pool connection now",
+                  s.waiting);
+    metrics_counter(buf, "orderly_db_pool_acquired_total", "pool connections borrowed", s.acquired);
+    metrics_counter(
+        buf, "orderly_db_pool_timeouts_total",
+        "requests answered 503 because no pool connection came free within DB_POOL_WAIT_MS",
+        s.timeouts);
     metrics_printf(buf, "# HELP orderly_db_pool_wait_seconds time spent waiting for a pool "
                         "connection\n# TYPE orderly_db_pool_wait_seconds histogram\n");
     uint64_t cumulative = 0;

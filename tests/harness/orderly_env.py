@@ -167,14 +167,13 @@ class Cluster:
                    "-t", "%d" % READY_TIMEOUT_S, "restart"])
         self.running = True
 
-    def psql(self, query, db=DB_NAME, check=True, raw=False, timeout=2 * READY_TIMEOUT_S):
+    def psql(self, query, db=DB_NAME, check=True, raw=False):
         """Runs one query via psql -At; returns rows as lists of strings (| separated), the
-        CompletedProcess when check is False, or stdout as one string when raw. timeout is the
-        deadline: a bulk seed on a loaded CI machine may need more than the default."""
+        CompletedProcess when check is False, or stdout as one string when raw."""
         url = "postgresql://postgres@127.0.0.1:%d/%s" % (self.port, db)
         p = subprocess.run([os.path.join(self.bindir, "psql"), "-X", "-At", "-v",
                             "ON_ERROR_STOP=1", "-d", url, "-c", query],
-                           capture_output=True, text=True, timeout=timeout)
+                           capture_output=True, text=True, timeout=2 * READY_TIMEOUT_S)
         if check and p.returncode != 0:
             raise HarnessError("psql failed (%d): %s\nquery: %s" % (p.returncode, p.stderr, query))
         if not check:

@@ -81,7 +81,7 @@ class SharedLookupsTest(QueryTest):
         c.close()
         self.assertEqual([alone[x].status for x in orders + accounts],
                          [200] * 5 + [404] + [200] * 3)
-        before = [metric(port, "orderly_read_batch%s_total" % k) for k in ("es", "_lookups")]
+        before = [metric(port, "orderly_read_batch_size_" + k) for k in ("count", "sum")]
         lock = self.lock("rm_orders, rm_accounts")
         answers, threads = {}, []
         try:
@@ -97,7 +97,7 @@ class SharedLookupsTest(QueryTest):
             lock.run("COMMIT;")
         for t in threads:
             t.join(120)
-        after = [metric(port, "orderly_read_batch%s_total" % k) for k in ("es", "_lookups")]
+        after = [metric(port, "orderly_read_batch_size_" + k) for k in ("count", "sum")]
         # Per lane, one query for its first GET and one for its queue.
         self.assertEqual([a - b for a, b in zip(after, before)], [4, len(orders + accounts)])
         for path in orders + accounts:

@@ -10,11 +10,7 @@ import tempfile
 
 import harness
 from harness import Client, Service, free_port, new_id
-from orderly_env import READY_TIMEOUT_S, REPO
-
-# 100 000 seeded events take ~5 s on a quiet machine. (They once took over ten minutes in CI: the
-# hash chain's lookup was a sequential scan per row until migrations/0013_chain_lookup_plan.sql.)
-SEED_TIMEOUT_S = 300
+from orderly_env import REPO
 
 # Counts and sums per account of the money events: a sum doubles if anything applies twice.
 TALLY = """
@@ -78,8 +74,8 @@ class ViewsDb:
                  MIGRATIONS_DIR=os.path.join(REPO, "migrations"))
         return e
 
-    def psql(self, query, timeout=2 * READY_TIMEOUT_S):
-        return self.cluster.psql(query, db=self.name, timeout=timeout)
+    def psql(self, query):
+        return self.cluster.psql(query, db=self.name)
 
     def value(self, query):
         rows = self.psql(query)
@@ -131,8 +127,7 @@ class ViewsDb:
             "SELECT 'account-%(p)s' || a, v + 1, 'FundsDeposited', 1, jsonb_build_object("
             "'account_id', '%(p)s' || a, 'amount_cents', v, 'reference', 'seed'), '{}' "
             "FROM generate_series(1, %(v)d) v, generate_series(1, %(a)d) a ORDER BY v, a"
-            % {"p": prefix, "a": accounts, "v": per_account},
-            timeout=SEED_TIMEOUT_S)
+            % {"p": prefix, "a": accounts, "v": per_account})
         return [prefix + str(a) for a in range(1, accounts + 1)]
 
     def head(self):
