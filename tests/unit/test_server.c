@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,13 @@ static void item_post(struct request *r)
     http_respond_json(r, 201, json_pack("{s:o, s:s?}", "got", body, "q", http_query(r, "q")));
 }
 
+/* Set once /slow's handler runs: SIGTERM must find that request in flight, and on a loaded
+ * machine a fixed pause before the signal can still leave it unaccepted in the backlog. */
+static atomic_bool slow_started;
+
 static void item_slow(struct request *r)
 {
+    atomic_store(&slow_started, true);
     usleep(300 * 1000);
     http_respond_raw(r, 200, "text/plain", "done", 4);
 }
@@ -320,7 +326,7 @@ static void e2e_metrics(int port)
         "orderly_http_request_duration_seconds_count{route=\"/items\"}",
     };
     struct e2e_response resp;
-    for (int tries = 0; tries < 50; tries++) {
+    for (int tries = 0; tries < 500; tries++) { /* 10 s: only a failure waits that long */
         e2e_exchange(port, "GET /metrics HTTP/1.1\r\n" H "\r\n", &resp);
         bool all = true;
         for (int i = 0; i < N(want); i++)
@@ -370,7 +376,10 @@ START_TEST(test_server_end_to_end)
     int fd = e2e_connect(port);
     const char *slow = "GET /slow HTTP/1.1\r\n" H "Authorization: Bearer r1\r\n\r\n";
     e2e_send(fd, slow, strlen(slow));
-    usleep(100 * 1000);
+    for (int waited_ms = 0; !atomic_load(&slow_started); waited_ms++) {
+        ck_assert_msg(waited_ms < 20000, "/slow never started");
+        usleep(1000);
+    }
     kill(getpid(), SIGTERM);
     struct e2e_response resp;
     ck_assert(e2e_read(fd, &resp));
