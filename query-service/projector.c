@@ -30,6 +30,10 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define CANDIDATES_MAX 4096
+/* How long a batch keeps looking past the horizon while stuck below the sequence's last value:
+ * an append in flight commits within milliseconds; longer means a gap (a rolled-back append)
+ * that only the horizon can pass. */
+#define GAP_PATIENCE_MS 100
 
 static struct {
     pthread_mutex_t mu;
@@ -65,6 +69,8 @@ struct session {
     int64_t head;
     int ncand;
     struct candidate cand[CANDIDATES_MAX];
+    int64_t stuck_at;       /* where the batches stopped below head, since stuck_since_ms */
+    int64_t stuck_since_ms; /* 0: not stuck */
     int64_t next_lock_try_ms;
     enum woken woken;
 };
@@ -219,21 +225,51 @@ static void fail_projection(struct session *s, const char *why)
     publish(s->checkpoint, s->head, PROJECTOR_FAILED, why);
 }
 
-/* Applies the next batch below the horizon; *more when it was full. */
+/* Whether a batch may look past the horizon for settled events (ST_PROJ_EVENTS_SETTLED): not
+ * while stuck below head past GAP_PATIENCE_MS, when re-reading up to a gap every poll would be
+ * wasted, until the horizon passes where it stopped. */
+static bool look_past_horizon(const struct session *s)
+{
+    return s->head > s->horizon && (s->stuck_since_ms == 0 || s->horizon > s->stuck_at ||
+                                    clock_now_ms() - s->stuck_since_ms < GAP_PATIENCE_MS);
+}
+
+/* Where the checkpoint now is: any move restarts the patience. */
+static void note_reached(struct session *s, int64_t reached)
+{
+    if (reached >= s->head) {
+        s->stuck_since_ms = 0;
+    } else if (s->stuck_since_ms == 0 || reached != s->stuck_at) {
+        s->stuck_at = reached;
+        s->stuck_since_ms = clock_now_ms();
+    }
+}
+
+/* Applies the next batch of settled events; *more when it was full. */
 static bool project_once(struct session *s, bool *more)
 {
-    char from[24], to[24], limit[24];
+    char from[24], to[24], limit[24], upto[24];
+    int64_t last_read = look_past_horizon(s) ? s->head : s->horizon;
     snprintf(from, sizeof from, "%" PRId64, s->checkpoint);
     snprintf(to, sizeof to, "%" PRId64, s->horizon);
-    int batch = s->horizon - s->checkpoint > CATCH_UP_BATCH ? CATCH_UP_BATCH : BATCH_MAX;
+    snprintf(upto, sizeof upto, "%" PRId64, last_read);
+    int batch = last_read - s->checkpoint > CATCH_UP_BATCH ? CATCH_UP_BATCH : BATCH_MAX;
     snprintf(limit, sizeof limit, "%d", batch);
-    const char *params[] = {from, to, limit};
+    const char *params[] = {from, to, limit, upto};
     PGresult *res;
-    if (db_read(s->c, ST_PROJ_EVENTS, params, &res) != ERR_OK)
+    if (db_read(s->c, ST_PROJ_EVENTS_SETTLED, params, &res) != ERR_OK)
         return false;
     int n = PQntuples(res);
     *more = n == batch;
-    int64_t target = *more ? query_db_int(res, n - 1, EV_COL_POSITION) : s->horizon;
+    /* Not full: every event up to the horizon is in the batch, and those above it run without
+     * a gap, so the checkpoint may move to whichever is higher. */
+    int64_t last = n > 0 ? query_db_int(res, n - 1, EV_COL_POSITION) : s->checkpoint;
+    int64_t target = *more || last > s->horizon ? last : s->horizon;
+    note_reached(s, target);
+    if (target == s->checkpoint) { /* nothing settled yet: no empty transaction */
+        PQclear(res);
+        return true;
+    }
     struct err_detail why = {0};
     enum err rc = batch_apply(s->c, res, s->checkpoint, target, &why);
     PQclear(res);
@@ -285,7 +321,7 @@ static bool step(struct session *s, bool *more)
         return follow(s);
     if (!advance_horizon(s) || !views_watch(s->c))
         return false;
-    if (s->horizon > s->checkpoint)
+    if (s->horizon > s->checkpoint || (s->head > s->checkpoint && look_past_horizon(s)))
         return project_once(s, more);
     publish(s->checkpoint, s->head, PROJECTOR_LEADER, NULL);
     return true;

@@ -51,6 +51,15 @@
     X(ST_PROJ_EVENTS, 3,                                                                           \
       "SELECT " SQL_EVENT_COLS " FROM events WHERE position > $1 AND position <= $2 "              \
       "ORDER BY position LIMIT $3")                                                                \
+    /* The projector's batch: up to $3 events after the checkpoint $1 that are settled: at or      \
+     * below the horizon $2, or above it up to $4 with every position from the horizon up to       \
+     * theirs present (no gap a late commit could still fill; docs/projector.md). */               \
+    X(ST_PROJ_EVENTS_SETTLED, 4,                                                                   \
+      "SELECT " SQL_EVENT_COLS " FROM (SELECT *, row_number() OVER"                                \
+      " (PARTITION BY position <= $2::bigint ORDER BY position) AS k FROM (SELECT * FROM events"   \
+      " WHERE position > $1::bigint AND position <= $4::bigint ORDER BY position LIMIT $3) l)"     \
+      " events WHERE position <= $2::bigint OR position - greatest($1::bigint, $2::bigint) = k"    \
+      " ORDER BY position")                                                                        \
     X(ST_PROJ_ORDERS_LOAD, 1,                                                                      \
       "SELECT order_id, placed_position, doc FROM rm_orders "                                      \
       "WHERE order_id = ANY ($1::text[])")                                                         \
