@@ -257,7 +257,9 @@ static bool project_once(struct session *s, bool *more)
     snprintf(limit, sizeof limit, "%d", batch);
     const char *params[] = {from, to, limit, upto};
     PGresult *res;
-    if (db_read(s->c, ST_PROJ_EVENTS_SETTLED, params, &res) != ERR_OK)
+    /* Catch-up and replay read below the horizon: no run above it to check. */
+    enum query_stmt st = last_read > s->horizon ? ST_PROJ_EVENTS_SETTLED : ST_PROJ_EVENTS;
+    if (db_read(s->c, st, params, &res) != ERR_OK)
         return false;
     int n = PQntuples(res);
     *more = n == batch;
