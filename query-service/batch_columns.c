@@ -3,17 +3,13 @@
 #include "project_batch_internal.h"
 
 #include "query_db.h"
-#include "xalloc.h"
-#include <stdlib.h>
 
 void batch_columns_init(struct batch_columns *t, int n, const char *copy_sql)
 {
     t->n = n;
-    t->copy = NULL;
     t->copy_sql = copy_sql;
     if (copy_sql) {
-        t->copy = xmalloc(sizeof *t->copy);
-        copy_text_init(t->copy);
+        copy_text_init(&t->copy);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -22,32 +18,32 @@ void batch_columns_init(struct batch_columns *t, int n, const char *copy_sql)
 
 void batch_column_text(struct batch_columns *t, int i, const char *s)
 {
-    if (t->copy)
-        copy_text_text(t->copy, s);
+    if (t->copy_sql)
+        copy_text_text(&t->copy, s);
     else
         param_array_text(&t->col[i], s);
 }
 
 void batch_column_int(struct batch_columns *t, int i, int64_t v)
 {
-    if (t->copy)
-        copy_text_int(t->copy, v);
+    if (t->copy_sql)
+        copy_text_int(&t->copy, v);
     else
         param_array_int(&t->col[i], v);
 }
 
 void batch_row_end(struct batch_columns *t)
 {
-    if (t->copy)
-        copy_text_end_row(t->copy);
+    if (t->copy_sql)
+        copy_text_end_row(&t->copy);
 }
 
 bool batch_columns_run(struct db_conn *c, enum query_stmt st, struct batch_columns *t)
 {
     bool ok;
-    if (t->copy) {
-        ok = t->copy->rows == 0 ||
-             db_copy_in(c, t->copy_sql, t->copy->buf.text, t->copy->buf.len) == ERR_OK;
+    if (t->copy_sql) {
+        ok = t->copy.rows == 0 ||
+             db_copy_in(c, t->copy_sql, t->copy.buf.text, t->copy.buf.len) == ERR_OK;
     } else {
         const char *params[BATCH_COLS_MAX];
         for (int i = 0; i < t->n; i++)
@@ -60,10 +56,9 @@ bool batch_columns_run(struct db_conn *c, enum query_stmt st, struct batch_colum
 
 void batch_columns_free(struct batch_columns *t)
 {
-    if (t->copy) {
-        copy_text_free(t->copy);
-        free(t->copy);
-        t->copy = NULL;
+    if (t->copy_sql) {
+        copy_text_free(&t->copy);
+        t->copy_sql = NULL;
         return;
     }
     for (int i = 0; i < t->n; i++)

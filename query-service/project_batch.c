@@ -342,7 +342,6 @@ static void account_row(struct batch_columns *t, const char *id, const struct ac
     batch_row_end(t);
 }
 
-/* Events of a stream whose creating event never came cannot make a row; they are logged. */
 static bool slot_touched(const struct batch *b, bool orders, int i)
 {
     return orders ? b->order[i].touched : b->account[i].touched;

@@ -70,15 +70,15 @@ struct batch {
 };
 
 /* A statement's columns, one array literal each (store/param_array.h), or, for the new rows of
- * a batch with at least BATCH_COPY_MIN_ROWS of them, the rows as COPY text (copy non-NULL, col
+ * a batch with at least BATCH_COPY_MIN_ROWS of them, the rows as COPY text (copy_sql set, col
  * unused). Below that, COPY's second round trip costs more than array_in saves. */
 #define BATCH_COLS_MAX      6
 #define BATCH_COPY_MIN_ROWS 64
 struct batch_columns {
     struct param_array col[BATCH_COLS_MAX];
     int n;
-    struct copy_text *copy;
-    const char *copy_sql; /* the COPY statement that takes copy */
+    struct copy_text copy;
+    const char *copy_sql; /* the COPY statement that takes copy; NULL: the columns are used */
 };
 
 /* Indexes the batch's streams (events: rows of SQL_EVENT_COLS) and sizes every table for them;

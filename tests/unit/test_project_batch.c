@@ -240,10 +240,10 @@ START_TEST(test_many_new_rows_copy)
         fold(res);
         struct batch_columns ins, upd;
         batch_rows(&b, false, &ins, &upd);
-        ck_assert_int_eq(ins.copy != NULL, n == BATCH_COPY_MIN_ROWS);
-        if (ins.copy) {
-            ck_assert_int_eq(ins.copy->rows, n);
-            const char *line = ins.copy->buf.text;
+        ck_assert_int_eq(ins.copy_sql != NULL, n == BATCH_COPY_MIN_ROWS);
+        if (ins.copy_sql) {
+            ck_assert_int_eq(ins.copy.rows, n);
+            const char *line = ins.copy.buf.text;
             const char *first = "a-0\tAl \\\\ \"x\"\t1\t10\t{";
             ck_assert_int_eq(strncmp(line, first, strlen(first)), 0);
             ck_assert_ptr_nonnull(strstr(line, "\"owner\":\"Al \\\\\\\\ \\\\\"x\\\\\"\""));
