@@ -73,8 +73,10 @@ void commands_metrics(void *buf)
                    "# HELP orderly_command_retries_total commands decided again, by cause\n"
                    "# TYPE orderly_command_retries_total counter\n"
                    "orderly_command_retries_total{cause=\"stream_exists\"} %llu\n"
-                   "orderly_command_retries_total{cause=\"concurrent_writer\"} %llu\n",
-                   atomic_load(&retries_stream_exists), atomic_load(&retries_concurrent_writer));
+                   "orderly_command_retries_total{cause=\"concurrent_writer\"} %llu\n"
+                   "orderly_command_retries_total{cause=\"stale_state\"} %lu\n",
+                   atomic_load(&retries_stream_exists), atomic_load(&retries_concurrent_writer),
+                   hot_batch_stale_states());
 }
 
 void commands_handle_readyz(struct request *r)

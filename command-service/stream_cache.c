@@ -7,12 +7,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ENTRIES 1024
+#define ENTRIES 4096 /* ~3 MiB, touched only as streams come: 1 000 accounts mostly fit */
 
 struct entry {
     pthread_mutex_t mu; /* the turn is per slot of another table: two streams may share this */
-    bool valid, company;
+    bool valid;
     int uses;
+    int loads_due; /* batches on stream_id that must load (stream_cache_stale) */
     char stream_id[STREAM_ID_MAX + 1];
     struct account_state account;
     int64_t snap_version, last_ms;
@@ -41,14 +42,16 @@ static bool is_account(const char *stream_id)
     return strncmp(stream_id, "account-", 8) == 0;
 }
 
-bool stream_cache_get(const char *stream_id, bool company, struct world *w, struct loaded_world *lw)
+bool stream_cache_get(const char *stream_id, struct world *w, struct loaded_world *lw)
 {
     if (!is_account(stream_id))
         return false;
     struct entry *e = entry_of(stream_id);
     pthread_mutex_lock(&e->mu);
-    bool hit = e->valid && e->uses < STREAM_CACHE_USES && (e->company || company) &&
-               strcmp(e->stream_id, stream_id) == 0;
+    bool same = strcmp(e->stream_id, stream_id) == 0;
+    if (same && e->loads_due > 0)
+        e->loads_due--;
+    bool hit = same && e->valid && e->uses < STREAM_CACHE_USES && e->loads_due == 0;
     if (hit) {
         memset(w, 0, sizeof *w);
         w->account[0] = e->account;
@@ -63,16 +66,16 @@ bool stream_cache_get(const char *stream_id, bool company, struct world *w, stru
 }
 
 void stream_cache_put(const char *stream_id, const struct world *w, const struct loaded_world *lw,
-                      bool loaded, bool company)
+                      bool loaded)
 {
     if (!is_account(stream_id) || lw->n != 1 || strcmp(lw->ids[0], stream_id) != 0)
         return;
     struct entry *e = entry_of(stream_id);
     pthread_mutex_lock(&e->mu);
-    bool same = e->valid && strcmp(e->stream_id, stream_id) == 0;
-    e->uses = loaded || !same ? 0 : e->uses + 1;
+    bool same = strcmp(e->stream_id, stream_id) == 0;
+    e->uses = loaded || !same || !e->valid ? 0 : e->uses + 1;
+    e->loads_due = same ? e->loads_due : 0;
     e->valid = true;
-    e->company = company;
     memcpy(e->stream_id, stream_id, strlen(stream_id) + 1);
     e->account = w->account[0];
     e->snap_version = lw->snap_version[0];
@@ -86,5 +89,17 @@ void stream_cache_forget(const char *stream_id)
     pthread_mutex_lock(&e->mu);
     if (e->valid && strcmp(e->stream_id, stream_id) == 0)
         e->valid = false;
+    pthread_mutex_unlock(&e->mu);
+}
+
+void stream_cache_stale(const char *stream_id)
+{
+    if (!is_account(stream_id))
+        return;
+    struct entry *e = entry_of(stream_id);
+    pthread_mutex_lock(&e->mu);
+    e->valid = false;
+    e->loads_due = STREAM_CACHE_STALE_LOADS;
+    memcpy(e->stream_id, stream_id, strlen(stream_id) + 1);
     pthread_mutex_unlock(&e->mu);
 }

@@ -9,7 +9,12 @@
 /* One statement: the events, the success body (rendered here so the stored copy and the answer
  * are the same bytes, positions included), the idempotency row, and an account key: inserted
  * with the AccountOpened it sealed ($11, $12 hex), deleted with the PersonalDataForgotten ($13).
- * Data-modifying CTEs run even when nothing reads them. */
+ * Data-modifying CTEs run even when nothing reads them.
+ * A version another writer has already committed (a state decided over is stale) makes the
+ * statement write nothing and return no row: no event, no key, and no position taken from the
+ * sequence, so a stale state costs no gap (store.c answers ERR_CONFLICT, as for a unique
+ * violation). One in flight still meets the unique
+ * index as before. */
 #define SQL_APPEND                                                                                 \
     "WITH input AS ("                                                                              \
     "  SELECT e, n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(e, n)"                \
@@ -17,14 +22,17 @@
     "  INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"       \
     "  SELECT e->>'stream_id', (e->>'stream_version')::bigint, e->>'type',"                        \
     "         (e->>'schema_version')::int, e->'data', $2::jsonb"                                   \
-    "  FROM input ORDER BY n"                                                                      \
+    "  FROM input WHERE NOT EXISTS (SELECT FROM input i, LATERAL (SELECT FROM events x"            \
+    "    WHERE x.stream_id = i.e->>'stream_id'"                                                    \
+    "    AND x.stream_version >= (i.e->>'stream_version')::bigint LIMIT 1) taken)"                 \
+    "  ORDER BY n"                                                                                 \
     "  RETURNING position, stream_id, stream_version, type"                                        \
     "), body AS ("                                                                                 \
     "  SELECT concat('{\"stream_id\":', to_json($3::text), ',\"id\":', to_json($4::text),"         \
     "    ',\"version\":', $5::bigint, ',\"position\":', max(position), ',\"events\":[',"           \
     "    string_agg(concat('{\"type\":', to_json(type), ',\"stream_id\":', to_json(stream_id),"    \
     "      ',\"version\":', stream_version, ',\"position\":', position, '}'), ','"                 \
-    "      ORDER BY position), ']}') AS text FROM ev"                                              \
+    "      ORDER BY position), ']}') AS text FROM ev HAVING count(*) > 0"                          \
     "), idem AS ("                                                                                 \
     "  INSERT INTO idempotency_keys"                                                               \
     "    (key, request_hash, status, location, etag, content_type, body)"                          \
@@ -32,9 +40,9 @@
     "  FROM body WHERE $6::text IS NOT NULL"                                                       \
     "), key_new AS ("                                                                              \
     "  INSERT INTO account_keys (account_id, key)"                                                 \
-    "  SELECT $11::text, decode($12::text, 'hex') WHERE $11::text IS NOT NULL"                     \
+    "  SELECT $11::text, decode($12::text, 'hex') FROM body WHERE $11::text IS NOT NULL"           \
     "), key_gone AS ("                                                                             \
-    "  DELETE FROM account_keys WHERE account_id = $13::text"                                      \
+    "  DELETE FROM account_keys WHERE account_id = $13::text AND EXISTS (SELECT FROM body)"        \
     ")"                                                                                            \
     " SELECT text FROM body"
 
@@ -42,7 +50,8 @@
  * command index k) its success body, idempotency row and metadata; per event ($11-$16, in append
  * order) its command, stream, version, type, schema and data. Each body is rendered as
  * SQL_APPEND renders a lone command's, so an answer does not depend on its company. No account
- * keys: commands that write them are never batched. */
+ * keys: commands that write them are never batched. Guarded as SQL_APPEND: one stale stream
+ * writes nothing for any command. */
 #define SQL_APPEND_BATCH                                                                           \
     "WITH cmd AS ("                                                                                \
     "  SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::bigint[], $5::text[],"          \
@@ -55,7 +64,10 @@
     "), ev AS ("                                                                                   \
     "  INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"       \
     "  SELECT i.stream_id, i.stream_version, i.type, i.schema_version, i.data, c.metadata"         \
-    "  FROM input i JOIN cmd c USING (k) ORDER BY i.n"                                             \
+    "  FROM input i JOIN cmd c USING (k) WHERE NOT EXISTS (SELECT FROM input s, LATERAL"           \
+    "    (SELECT FROM events x WHERE x.stream_id = s.stream_id"                                    \
+    "    AND x.stream_version >= s.stream_version LIMIT 1) taken)"                                 \
+    "  ORDER BY i.n"                                                                               \
     "  RETURNING position, stream_id, stream_version, type"                                        \
     "), body AS ("                                                                                 \
     "  SELECT c.k, c.key, c.request_text, c.status, c.location, c.etag,"                           \

@@ -166,6 +166,11 @@ enum err store_append(struct db_conn *c, const struct append_request *a, char **
     PGresult *r;
     char constraint[64];
     enum err rc = db_write(c, STMT_APPEND, params, &r, constraint);
+    if (rc == ERR_OK && PQntuples(r) == 0) {
+        PQclear(r);
+        rc = ERR_CONFLICT; /* a version was taken: nothing was written (statements.h) */
+        constraint[0] = '\0';
+    }
     if (rc == ERR_OK) {
         *len_out = (size_t)PQgetlength(r, 0, 0);
         *body_out = xstrndup(PQgetvalue(r, 0, 0), *len_out);
@@ -255,8 +260,8 @@ enum err store_append_batch(struct db_conn *c, const struct append_request *a, i
     if (rc == ERR_OK) {
         if (PQntuples(r) == n)
             batch_bodies(r, n, bodies, lens);
-        else
-            rc = ERR_INTERNAL; /* committed, but not as asked: never answer from it */
+        else /* none: a version was taken, nothing written; else committed, but not as asked */
+            rc = PQntuples(r) == 0 ? ERR_CONFLICT : ERR_INTERNAL;
         PQclear(r);
     }
     if (rc == ERR_IDEM_BUSY && !any_key)

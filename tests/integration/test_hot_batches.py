@@ -15,6 +15,13 @@ BATCH_COUNT = "orderly_command_batch_size_count"
 BATCH_SUM = "orderly_command_batch_size_sum"
 ALONE = 'orderly_command_batch_size_bucket{le="1"}'
 WAITING = "orderly_stream_queue_waiting"
+STALE = 'orderly_command_retries_total{cause="stale_state"}'
+
+
+def last_position():
+    """The events sequence's last value: a position taken by an append that wrote nothing
+    would show as a gap."""
+    return int(harness.sql_value("SELECT last_value FROM events_position_seq"))
 
 
 def metric_soon(port, name, wait_s=1.0):
@@ -126,10 +133,9 @@ class HotBatchTest(BlockedAppendTest):
     def test_stale_hot_state_is_never_trusted(self):
         """After a batch the service keeps the stream's state for the next one. Another writer
         (here the shared service) makes it stale: a deposit decided over it proposes a taken
-        version and is decided again from a load; a withdrawal it would refuse is decided
-        again from a load and accepted."""
+        version, writes nothing (no position taken: no gap) and is decided again from a load; a
+        withdrawal it would refuse is decided again from a load and accepted."""
         account = self.open_account(balance=1000)  # v1, v2
-        retries = 'orderly_command_retries_total{cause="concurrent_writer"}'
         deposit = ("deposit", {"amount_cents": 1}, {})
         for stale_write, command, version, status in [
                 (5, ("deposit", {"amount_cents": 7}), 7, 200),  # batch to v5, other writer v6
@@ -137,15 +143,35 @@ class HotBatchTest(BlockedAppendTest):
             holder, results = self.batch_behind_holder(account, [deposit, deposit])
             self.assertEqual([r.status for r in [holder] + results], [200] * 3)
             self.deposit(account, stale_write)  # through the shared service
-            before = metric(self.port, retries)
+            before, seq = metric(self.port, STALE), last_position()
             r = self.post_to("/v1/accounts/%s/%s" % (account, command[0]), command[1])
             self.assertEqual((r.status, r.body.get("version")), (status, version), r)
             if command[0] == "deposit":
-                self.assertEqual(metric(self.port, retries), before + 1,
+                self.assertEqual(metric(self.port, STALE), before + 1,
                                  "the kept state was not used (or not found stale)")
+                self.assertEqual(last_position(), seq + 1, "the stale append took a position")
         history = account_balance_history(account)
         self.assertEqual(history[-1], 1000 + 102 + 5 + 7 + 102 + 5000 - 6000)
         self.assertEqual(len(history), 12)
+
+    def test_lone_commands_use_the_kept_state_until_another_writer_shows_up(self):
+        """A command alone on its stream decides over the state the last one left (one round
+        trip, no load). Once another writer made that state stale, the stream's next commands
+        load (STREAM_CACHE_STALE_LOADS), so writers taking turns do not pay for stale states."""
+        account = self.open_account(balance=1000)  # v1, v2
+        r = self.post_to("/v1/accounts/%s/deposit" % account, {"amount_cents": 1})  # v3, kept
+        self.assertEqual(r.status, 200, r)
+        before = metric(self.port, STALE)
+        for i in range(3):
+            self.deposit(account, 10)  # the shared service: v4, v6, v8
+            seq = last_position()
+            r = self.post_to("/v1/accounts/%s/withdraw" % account, {"amount_cents": 1})
+            self.assertEqual((r.status, r.body.get("version")), (200, 5 + 2 * i), r)
+            self.assertEqual(last_position(), seq + 1, "a stale append took a position")
+        # Only the first was decided over the kept state; the next ones loaded.
+        self.assertEqual(metric(self.port, STALE), before + 1)
+        history = account_balance_history(account)
+        self.assertEqual(history[-1], 1000 + 1 + 3 * (10 - 1))
 
     def test_mixed_batch_answers_as_if_alone(self):
         batched, alone = self.open_account(balance=1000), self.open_account(balance=1000)
