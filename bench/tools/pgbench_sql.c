@@ -143,14 +143,18 @@ static char *append_sql(const struct script *s)
         args[i] = s->params[i];
     char *sql = bind(STMT_APPEND, args, 13);
     free(arg1);
-    if (s->next_version) {
+    if (s->next_version) { /* the guard (statements.h) probes the version it appends at */
         sql = replace(sql, "(e->>'stream_version')::bigint",
                       "(SELECT coalesce(max(stream_version), 0) + 1 FROM events"
                       " WHERE stream_id = e->>'stream_id')",
                       1);
+        sql = replace(sql, "(i.e->>'stream_version')::bigint",
+                      "(SELECT coalesce(max(stream_version), 0) + 1 FROM events"
+                      " WHERE stream_id = i.e->>'stream_id')",
+                      1);
         sql =
-            replace(sql, "FROM input ORDER BY n",
-                    "FROM input ORDER BY n ON CONFLICT (stream_id, stream_version) DO NOTHING", 1);
+            replace(sql, "ORDER BY n  RETURNING",
+                    "ORDER BY n ON CONFLICT (stream_id, stream_version) DO NOTHING  RETURNING", 1);
     }
     return sql;
 }
