@@ -76,7 +76,7 @@ void commands_metrics(void *buf)
                    "orderly_command_retries_total{cause=\"concurrent_writer\"} %llu\n"
                    "orderly_command_retries_total{cause=\"stale_state\"} %lu\n",
                    atomic_load(&retries_stream_exists), atomic_load(&retries_concurrent_writer),
-                   hot_batch_stale_states());
+                   stream_cache_stale_total());
 }
 
 void commands_handle_readyz(struct request *r)
@@ -112,7 +112,8 @@ static void fill_generated_ids(struct command *c)
     }
 }
 
-enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY };
+/* ATTEMPT_RELOAD: decided over kept states that a real load must confirm, nothing answered. */
+enum attempt { ATTEMPT_DONE, ATTEMPT_RETRY, ATTEMPT_RELOAD };
 
 /* The account key rows an append carries (docs/forgetting.md). key_hex is wiped after use. */
 struct key_rows {
@@ -206,7 +207,36 @@ static bool skip_first_load(const struct command_request *cr, const struct comma
     return (c->type == CMD_PLACE_ORDER || c->type == CMD_OPEN_ACCOUNT) && cr->if_match <= 0;
 }
 
-static enum attempt attempt_once(struct command_request *cr, const struct command *c, int attempt)
+/* TransferFunds reads two account streams and nothing else, so like a hot stream's batch it
+ * may start from the states its streams' last commands here left (stream_cache.h). */
+static bool may_keep(const struct command_request *cr, const struct command *c)
+{
+    return c->type == CMD_TRANSFER_FUNDS && cr->if_match < 0;
+}
+
+/* c's streams' kept states into w and lw; false when any is not kept. */
+static bool kept_world(const struct command *c, struct world *w, struct loaded_world *lw)
+{
+    char ids[WORLD_STREAMS_MAX][STREAM_ID_MAX + 1];
+    int n = command_streams(c, NULL, ids);
+    return stream_cache_get((const char(*)[STREAM_ID_MAX + 1]) ids, n, w, lw);
+}
+
+/* After an append: a due snapshot (real loads only: a kept state does not know its events'
+ * recorded_at), then the states after d kept for the next command. */
+static void after_append(struct command_request *cr, const struct command *c, struct world *w,
+                         const struct loaded_world *lw, const struct decision *d, bool kept)
+{
+    if (!kept)
+        world_store_after_append(cr->db, w, lw);
+    if (!may_keep(cr, c))
+        return;
+    batch_fold(w, (const char(*)[STREAM_ID_MAX + 1]) lw->ids, lw->n, d);
+    cr->kept_states = stream_cache_put(w, lw, !kept);
+}
+
+static enum attempt attempt_once(struct command_request *cr, const struct command *c, int attempt,
+                                 bool use_kept)
 {
     struct world *w = xcalloc(1, sizeof *w);
     struct decision *d = xcalloc(1, sizeof *d);
@@ -214,22 +244,30 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     struct err_detail why = {0};
     enum attempt next = ATTEMPT_DONE;
     bool appended = false;
-    enum err rc =
-        attempt == 0 && skip_first_load(cr, c) ? ERR_OK : world_store_load(cr->db, c, w, &lw, &why);
+    bool kept = use_kept && may_keep(cr, c) && kept_world(c, w, &lw);
+    enum err rc = kept || (attempt == 0 && skip_first_load(cr, c))
+                      ? ERR_OK
+                      : world_store_load(cr->db, c, w, &lw, &why);
     if (rc != ERR_OK) {
         respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
         goto out;
     }
     rc = batch_decide(c, cr->if_match, w, d, &why);
     struct key_rows keys;
-    if (rc != ERR_OK)
+    if (rc != ERR_OK && kept)
+        next = ATTEMPT_RELOAD; /* a refusal is only ever decided over a real load */
+    else if (rc != ERR_OK)
         respond_refusal(cr, rc, &why);
     else if (!seal_personal_data(d, &keys))
         respond_transient(cr, ERR_INTERNAL, "personal data could not be sealed");
     else
         next = append_decision(cr, c, d, &keys, &appended);
+    if (kept && next == ATTEMPT_RETRY) { /* another writer moved a stream: nothing was written */
+        stream_cache_stale((const char(*)[STREAM_ID_MAX + 1]) lw.ids, lw.n);
+        next = ATTEMPT_RELOAD;
+    }
     if (appended)
-        world_store_after_append(cr->db, w, &lw);
+        after_append(cr, c, w, &lw, d, kept);
 out:
     free(w);
     free(d);
@@ -248,7 +286,10 @@ static void back_off(int attempt)
 static void run_with_retries(struct command_request *cr, const struct command *c)
 {
     for (int attempt = 0; attempt < APPEND_ATTEMPTS; attempt++) {
-        if (attempt_once(cr, c, attempt) == ATTEMPT_DONE)
+        enum attempt o = attempt_once(cr, c, attempt, attempt == 0);
+        if (o == ATTEMPT_RELOAD)
+            o = attempt_once(cr, c, attempt, false);
+        if (o == ATTEMPT_DONE)
             return;
         atomic_fetch_add(attempt == 0 && skip_first_load(cr, c) ? &retries_stream_exists
                                                                 : &retries_concurrent_writer,
@@ -368,7 +409,7 @@ static void run_command(struct command_request *cr, struct command *c)
         return;
     }
     run_on_connection(cr, c);
-    for (int i = 0; i < n; i++) /* it may have written there: a batch must load again */
+    for (int i = 0; i < n && !cr->kept_states; i++) /* it may have written there: load again */
         stream_cache_forget(ids[i]);
     stream_queue_leave(&turns);
 }
@@ -452,7 +493,7 @@ static void run_joinable(struct command_request *cr, struct command *c)
 
 void command_handle(struct request *r, enum command_type type)
 {
-    struct command_request cr = {r, NULL, type, NULL, NULL, -1};
+    struct command_request cr = {r, NULL, type, NULL, NULL, -1, false};
     struct err_detail why = {0};
     struct command *c = xcalloc(1, sizeof *c);
     const char *path_id = r->route && strstr(r->route->pattern, "{id}") ? http_param(r, 0) : NULL;

@@ -12,21 +12,15 @@
 #include "world_store.h"
 #include "xalloc.h"
 
-#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static struct metrics_sizes sizes;
-static atomic_ulong stale_states; /* batches decided again because a cached state was stale */
 
 void hot_batch_observe(int n)
 {
     metrics_sizes_observe(&sizes, n);
-}
-
-unsigned long hot_batch_stale_states(void)
-{
-    return atomic_load(&stale_states);
 }
 
 void hot_batch_metrics(void *buf)
@@ -121,7 +115,9 @@ static enum append_outcome append_accepted(struct hot_member *const *m, int n)
 static enum err start_state(struct hot_batch *b, bool use_cache, struct world *loaded,
                             struct loaded_world *lw, bool *cached, struct err_detail *why)
 {
-    *cached = use_cache && stream_cache_get(b->m[0]->stream_id, loaded, lw);
+    char id[1][STREAM_ID_MAX + 1];
+    snprintf(id[0], sizeof id[0], "%s", b->m[0]->stream_id);
+    *cached = use_cache && stream_cache_get((const char(*)[STREAM_ID_MAX + 1]) id, 1, loaded, lw);
     enum err rc = *cached ? ERR_OK : world_store_load(b->m[0]->cr->db, b->m[0]->c, loaded, lw, why);
     if (rc == ERR_OK) /* a failed load answers only those who were there */
         b->take(b, b->cls);
@@ -153,8 +149,7 @@ static enum hot_outcome attempt(struct hot_batch *b, bool use_cache)
     }
     enum append_outcome appended = accepted ? append_accepted(m, n) : APPENDED;
     if (cached && appended == AGAIN) { /* another writer moved the stream: load, at once */
-        stream_cache_stale(sid);
-        atomic_fetch_add(&stale_states, 1);
+        stream_cache_stale((const char(*)[STREAM_ID_MAX + 1]) lw.ids, lw.n);
         next = attempt(b, false);
         goto out;
     }
@@ -171,7 +166,7 @@ static enum hot_outcome attempt(struct hot_batch *b, bool use_cache)
         if (accepted && !cached)
             world_store_after_append(m[0]->cr->db, loaded, &lw);
         if (accepted)
-            stream_cache_put(sid, w, &lw, !cached);
+            stream_cache_put(w, &lw, !cached);
     }
 out:
     free(loaded);

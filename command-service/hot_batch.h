@@ -42,8 +42,4 @@ void hot_batch_observe(int n);
 /* orderly_command_batch_size, a histogram, in Prometheus text (metrics_fn's buffer). */
 void hot_batch_metrics(void *buf);
 
-/* Batches decided again over a real load because the state cached for them was stale
- * (stream_cache.h): orderly_command_retries_total{cause="stale_state"}. */
-unsigned long hot_batch_stale_states(void);
-
 #endif

@@ -4,6 +4,7 @@
 #include "stream_cache.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct entry {
 };
 
 static struct entry entries[ENTRIES];
+static atomic_ulong stale_total;
 static pthread_once_t entries_once = PTHREAD_ONCE_INIT;
 
 static void entries_init(void)
@@ -42,7 +44,8 @@ static bool is_account(const char *stream_id)
     return strncmp(stream_id, "account-", 8) == 0;
 }
 
-bool stream_cache_get(const char *stream_id, struct world *w, struct loaded_world *lw)
+/* One stream's kept state into *a and slot i of lw; false when it is not usable. */
+static bool get_one(const char *stream_id, struct account_state *a, struct loaded_world *lw, int i)
 {
     if (!is_account(stream_id))
         return false;
@@ -53,23 +56,34 @@ bool stream_cache_get(const char *stream_id, struct world *w, struct loaded_worl
         e->loads_due--;
     bool hit = same && e->valid && e->uses < STREAM_CACHE_USES && e->loads_due == 0;
     if (hit) {
-        memset(w, 0, sizeof *w);
-        w->account[0] = e->account;
-        memset(lw, 0, sizeof *lw);
-        memcpy(lw->ids[0], stream_id, strlen(stream_id) + 1);
-        lw->n = 1;
-        lw->snap_version[0] = e->snap_version;
-        lw->last_ms[0] = e->last_ms;
+        *a = e->account;
+        lw->snap_version[i] = e->snap_version;
+        lw->last_ms[i] = e->last_ms;
     }
     pthread_mutex_unlock(&e->mu);
     return hit;
 }
 
-void stream_cache_put(const char *stream_id, const struct world *w, const struct loaded_world *lw,
-                      bool loaded)
+bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *w,
+                      struct loaded_world *lw)
 {
-    if (!is_account(stream_id) || lw->n != 1 || strcmp(lw->ids[0], stream_id) != 0)
-        return;
+    memset(w, 0, sizeof *w);
+    memset(lw, 0, sizeof *lw);
+    lw->n = n;
+    for (int i = 0; i < n; i++) {
+        memcpy(lw->ids[i], ids[i], strlen(ids[i]) + 1);
+        struct order_state *o;
+        struct account_state *a;
+        world_slot(w, ids, n, ids[i], &o, &a);
+        if (!a || !get_one(ids[i], a, lw, i))
+            return false;
+    }
+    return n > 0;
+}
+
+static void put_one(const char *stream_id, const struct account_state *a,
+                    const struct loaded_world *lw, int i, bool loaded)
+{
     struct entry *e = entry_of(stream_id);
     pthread_mutex_lock(&e->mu);
     bool same = strcmp(e->stream_id, stream_id) == 0;
@@ -77,10 +91,26 @@ void stream_cache_put(const char *stream_id, const struct world *w, const struct
     e->loads_due = same ? e->loads_due : 0;
     e->valid = true;
     memcpy(e->stream_id, stream_id, strlen(stream_id) + 1);
-    e->account = w->account[0];
-    e->snap_version = lw->snap_version[0];
-    e->last_ms = lw->last_ms[0];
+    e->account = *a;
+    e->snap_version = lw->snap_version[i];
+    e->last_ms = lw->last_ms[i];
     pthread_mutex_unlock(&e->mu);
+}
+
+bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded)
+{
+    for (int i = 0; i < lw->n; i++)
+        if (!is_account(lw->ids[i]))
+            return false;
+    for (int i = 0; i < lw->n; i++) {
+        struct order_state *o;
+        struct account_state *a;
+        world_slot((struct world *)w, (const char(*)[STREAM_ID_MAX + 1]) lw->ids, lw->n, lw->ids[i],
+                   &o, &a);
+        if (a)
+            put_one(lw->ids[i], a, lw, i, loaded);
+    }
+    return lw->n > 0;
 }
 
 void stream_cache_forget(const char *stream_id)
@@ -92,14 +122,22 @@ void stream_cache_forget(const char *stream_id)
     pthread_mutex_unlock(&e->mu);
 }
 
-void stream_cache_stale(const char *stream_id)
+void stream_cache_stale(const char ids[][STREAM_ID_MAX + 1], int n)
 {
-    if (!is_account(stream_id))
-        return;
-    struct entry *e = entry_of(stream_id);
-    pthread_mutex_lock(&e->mu);
-    e->valid = false;
-    e->loads_due = STREAM_CACHE_STALE_LOADS;
-    memcpy(e->stream_id, stream_id, strlen(stream_id) + 1);
-    pthread_mutex_unlock(&e->mu);
+    atomic_fetch_add(&stale_total, 1);
+    for (int i = 0; i < n; i++) {
+        if (!is_account(ids[i]))
+            continue;
+        struct entry *e = entry_of(ids[i]);
+        pthread_mutex_lock(&e->mu);
+        e->valid = false;
+        e->loads_due = STREAM_CACHE_STALE_LOADS;
+        memcpy(e->stream_id, ids[i], strlen(ids[i]) + 1);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+unsigned long stream_cache_stale_total(void)
+{
+    return atomic_load(&stale_total);
 }

@@ -2,8 +2,8 @@
  * batch can decide without loading it again (issue 15). Safe because every append is checked
  * by the database: a state that another writer made stale proposes a version that is taken,
  * and the append writes nothing (statements.h), then the batch loads; a refusal decided over
- * it is checked against a real load before it is answered (hot_batch.c). Call only under the
- * stream's turn. */
+ * it is checked against a real load before it is answered (hot_batch.c, commands.c). Call only
+ * under the streams' turns. */
 #ifndef ORDERLY_STREAM_CACHE_H
 #define ORDERLY_STREAM_CACHE_H
 
@@ -19,19 +19,24 @@
  * this process, so a cached state would mostly cost an append that writes nothing. */
 #define STREAM_CACHE_STALE_LOADS 64
 
-/* Copies stream_id's state into w and lw (as world_store_load would have filled them); false
- * when there is none, it is for another stream, it was used STREAM_CACHE_USES times, or a
- * stale state of the stream was met less than STREAM_CACHE_STALE_LOADS batches ago. */
-bool stream_cache_get(const char *stream_id, struct world *w, struct loaded_world *lw);
+/* Copies the kept states of the n account streams in ids (command_streams' order) into their
+ * slots of w, and lw as world_store_load would have filled it; false when one is missing, is
+ * not an account, was used STREAM_CACHE_USES times, or a stale state of it was met less than
+ * STREAM_CACHE_STALE_LOADS batches ago. */
+bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *w,
+                      struct loaded_world *lw);
 
-/* Keeps w (an account stream's state after a committed append; others are not kept) for the
- * next batch. loaded: the state was decided from a real load (starts a new count of uses). */
-void stream_cache_put(const char *stream_id, const struct world *w, const struct loaded_world *lw,
-                      bool loaded);
+/* Keeps each of lw's streams' states in w (the states after a committed append) for the next
+ * batch; false, keeping nothing, unless every stream is an account's. loaded: w was decided
+ * from a real load (starts a new count of uses). */
+bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded);
 
-/* After an append over stream_id's cached state wrote nothing: drops it, and the next
- * STREAM_CACHE_STALE_LOADS batches on the stream load. */
-void stream_cache_stale(const char *stream_id);
+/* After an append over the kept states of ids wrote nothing (one of them was stale): drops
+ * them, and the next STREAM_CACHE_STALE_LOADS batches on each of those streams load. */
+void stream_cache_stale(const char ids[][STREAM_ID_MAX + 1], int n);
+
+/* Appends over stale kept states so far: orderly_command_retries_total{cause="stale_state"}. */
+unsigned long stream_cache_stale_total(void);
 
 /* After any write to stream_id that did not go through stream_cache_put, or any doubt. */
 void stream_cache_forget(const char *stream_id);

@@ -173,6 +173,41 @@ class HotBatchTest(BlockedAppendTest):
         history = account_balance_history(account)
         self.assertEqual(history[-1], 1000 + 1 + 3 * (10 - 1))
 
+    def test_transfers_decide_over_kept_states(self):
+        """TransferFunds starts from the states its two accounts' last commands here left. One
+        another writer made stale: the transfer writes nothing (no position taken) and is
+        decided again from a load. A refusal over kept states (insufficient funds another
+        writer has just mended) is decided again from a load, and accepted."""
+        src, dst, dst2 = self.open_account(balance=100), self.open_account(), self.open_account()
+
+        def here(path, body):
+            r = self.post_to(path, body)
+            self.assertIn(r.status, (200, 201), r)
+            return r.body
+
+        def transfer(to, cents):
+            return self.post_to("/v1/transfers", {"from_account_id": src, "to_account_id": to,
+                                                  "amount_cents": cents})
+
+        for account in (src, dst, dst2):  # each account's state is kept here
+            here("/v1/accounts/%s/deposit" % account, {"amount_cents": 1})
+        self.deposit(dst, 5)  # the shared service: dst's kept state is stale
+        before, seq = metric(self.port, STALE), last_position()
+        r = transfer(dst, 50)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual([e["version"] for e in r.body["events"]], [4, 4], r.body)
+        self.assertEqual(metric(self.port, STALE), before + 1, "the kept states were not used")
+        self.assertEqual(last_position(), seq + 2, "the stale append took a position")
+        self.deposit(src, 100)  # the shared service: src holds 151, its kept state says 51
+        r = transfer(dst2, 120)
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual([e["version"] for e in r.body["events"]], [6, 3], r.body)
+        r = transfer(dst2, 40)  # over the states the last transfer left: 31 is too little
+        self.assertEqual((r.status, r.body["type"]), (409, harness.PROBLEM_BASE +
+                                                      "insufficient-funds"), r)
+        self.assertEqual([account_balance_history(a)[-1] for a in (src, dst, dst2)],
+                         [31, 56, 121])
+
     def test_mixed_batch_answers_as_if_alone(self):
         batched, alone = self.open_account(balance=1000), self.open_account(balance=1000)
         # versions: opened 1, deposit 2; the holder's deposit makes 3. Then, in this order:
