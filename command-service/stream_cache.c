@@ -15,6 +15,7 @@ struct entry {
     bool valid;
     int uses;
     int loads_due; /* batches on stream_id that must load (stream_cache_stale) */
+    int penalty;   /* loads_due the last stale state set: doubles on the next, halves on a fresh */
     char stream_id[STREAM_ID_MAX + 1];
     struct account_state account;
     int64_t snap_version, last_ms;
@@ -52,9 +53,9 @@ static bool get_one(const char *stream_id, struct account_state *a, struct loade
     struct entry *e = entry_of(stream_id);
     pthread_mutex_lock(&e->mu);
     bool same = strcmp(e->stream_id, stream_id) == 0;
-    if (same && e->loads_due > 0)
-        e->loads_due--;
-    bool hit = same && e->valid && e->uses < STREAM_CACHE_USES && e->loads_due == 0;
+    bool due = same && e->loads_due > 0;
+    e->loads_due -= due;
+    bool hit = same && e->valid && e->uses < STREAM_CACHE_USES && !due;
     if (hit) {
         *a = e->account;
         lw->snap_version[i] = e->snap_version;
@@ -89,6 +90,7 @@ static void put_one(const char *stream_id, const struct account_state *a,
     bool same = strcmp(e->stream_id, stream_id) == 0;
     e->uses = loaded || !same || !e->valid ? 0 : e->uses + 1;
     e->loads_due = same ? e->loads_due : 0;
+    e->penalty = !same ? 0 : loaded ? e->penalty : e->penalty / 2; /* a kept state was fresh */
     e->valid = true;
     memcpy(e->stream_id, stream_id, strlen(stream_id) + 1);
     e->account = *a;
@@ -130,8 +132,11 @@ void stream_cache_stale(const char ids[][STREAM_ID_MAX + 1], int n)
             continue;
         struct entry *e = entry_of(ids[i]);
         pthread_mutex_lock(&e->mu);
+        int was = strcmp(e->stream_id, ids[i]) == 0 ? e->penalty : 0;
         e->valid = false;
-        e->loads_due = STREAM_CACHE_STALE_LOADS;
+        e->penalty = was ? 2 * was : 1;
+        e->penalty = e->penalty < STREAM_CACHE_STALE_LOADS ? e->penalty : STREAM_CACHE_STALE_LOADS;
+        e->loads_due = e->penalty;
         memcpy(e->stream_id, ids[i], strlen(ids[i]) + 1);
         pthread_mutex_unlock(&e->mu);
     }

@@ -15,14 +15,17 @@
  * that is due): the cache never lets a stream's tail grow unboundedly. */
 #define STREAM_CACHE_USES 16
 
-/* After a stale state, the stream's next batches load: another writer is taking turns with
- * this process, so a cached state would mostly cost an append that writes nothing. */
+/* After a stale state the stream's next batches load: 1 after the first, twice as many after
+ * each stale state that follows, up to STREAM_CACHE_STALE_LOADS, and half as many again after
+ * each kept state that proves fresh. A writer elsewhere that takes turns with this process
+ * (another replica) soon has it load every time instead of paying for stale states; a one-off
+ * write (a script, a ceiling's pgbench) costs one load. */
 #define STREAM_CACHE_STALE_LOADS 64
 
 /* Copies the kept states of the n account streams in ids (command_streams' order) into their
  * slots of w, and lw as world_store_load would have filled it; false when one is missing, is
- * not an account, was used STREAM_CACHE_USES times, or a stale state of it was met less than
- * STREAM_CACHE_STALE_LOADS batches ago. */
+ * not an account, was used STREAM_CACHE_USES times, or still has loads due after a stale
+ * state. */
 bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *w,
                       struct loaded_world *lw);
 
@@ -32,7 +35,7 @@ bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *
 bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded);
 
 /* After an append over the kept states of ids wrote nothing (one of them was stale): drops
- * them, and the next STREAM_CACHE_STALE_LOADS batches on each of those streams load. */
+ * them, and the next batches on each of those streams load (STREAM_CACHE_STALE_LOADS). */
 void stream_cache_stale(const char ids[][STREAM_ID_MAX + 1], int n);
 
 /* Appends over stale kept states so far: orderly_command_retries_total{cause="stale_state"}. */
