@@ -240,20 +240,19 @@ enum err reads_list(bool order, const char *filter1, const char *filter2, int64_
     return ERR_OK;
 }
 
-enum err reads_customer(const char *id, json_t **out)
+enum err reads_customer(const char *id, char **doc, size_t *len)
 {
     const char *params[] = {id};
     enum err e = ERR_OK;
     PGresult *res = reads_run(ST_CUSTOMER_GET, params, &e);
     if (!res)
         return e;
-    if (PQntuples(res) == 1)
-        *out = json_pack("{s:s, s:o, s:o, s:o, s:o}", "customer_id", PQgetvalue(res, 0, 0),
-                         "order_count", int_json(res, 0, 1), "open_order_count",
-                         int_json(res, 0, 2), "lifetime_spend_cents", int_json(res, 0, 3),
-                         "last_order_at", time_json(res, 0, 4));
-    else
+    if (PQntuples(res) == 1) {
+        *len = (size_t)PQgetlength(res, 0, 0);
+        *doc = xstrndup(PQgetvalue(res, 0, 0), *len);
+    } else {
         e = ERR_NOT_FOUND;
+    }
     PQclear(res);
     return e;
 }

@@ -40,7 +40,9 @@ enum err reads_aggregate_at(bool order, const char *id, bool by_version, int64_t
 enum err reads_list(bool order, const char *filter1, const char *filter2, int64_t before, int limit,
                     char **items, size_t *len, int64_t *next);
 
-enum err reads_customer(const char *id, json_t **out);
+/* A customer's summary: its stored document (*doc, *len bytes, NUL-ended; free() it), rendered
+ * by the database from the row's sums (migrations/0014). ERR_NOT_FOUND without orders. */
+enum err reads_customer(const char *id, char **doc, size_t *len);
 /* from and to are validated YYYY-MM-DD dates. */
 enum err reads_revenue(const char *from, const char *to, json_t **out);
 enum err reads_stream(const char *stream_id, int64_t from_version, int limit, json_t **out);

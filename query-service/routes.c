@@ -198,9 +198,14 @@ static void handle_customer(struct request *r)
     if (!prelude(r, &position))
         return;
     const char *id = http_param(r, 0);
-    json_t *body = NULL;
-    enum err e = id && id_is_valid(id) ? reads_customer(id, &body) : ERR_NOT_FOUND;
-    answer(r, e, body);
+    char *doc = NULL;
+    size_t len = 0;
+    enum err e = id && id_is_valid(id) ? reads_customer(id, &doc, &len) : ERR_NOT_FOUND;
+    if (e == ERR_OK)
+        http_respond_raw(r, 200, "application/json", doc, len);
+    else
+        answer(r, e, NULL);
+    free(doc);
 }
 
 static void handle_revenue(struct request *r)

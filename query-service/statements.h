@@ -144,8 +144,7 @@
       "SELECT doc, opened_position FROM rm_accounts WHERE opened_position < $1 "                   \
       "AND owner = $3 ORDER BY opened_position DESC LIMIT $2")                                     \
     X(ST_CUSTOMER_GET, 1,                                                                          \
-      "SELECT customer_id, order_count, open_order_count, lifetime_spend_cents, " SQL_MS(          \
-          "last_order_at") " FROM rm_customers WHERE customer_id = $1 AND order_count > 0")        \
+      "SELECT doc FROM rm_customers WHERE customer_id = $1 AND order_count > 0")                   \
     X(ST_REVENUE, 2,                                                                               \
       "SELECT to_char(day, 'YYYY-MM-DD'), currency, orders_paid, revenue_cents, refunds_cents "    \
       "FROM rm_revenue_daily WHERE day BETWEEN $1::date AND $2::date ORDER BY day, currency")      \

@@ -1,6 +1,7 @@
 """Model-based check of the whole read model: thousands of random valid and invalid commands from
 concurrent clients, then every view, summary and list must equal a replay of the events."""
 
+import json
 import random
 
 import harness
@@ -119,6 +120,9 @@ class ModelTest(QueryTest):
                 self.assertEqual(r.status, 404, r)
                 continue
             self.assertEqual((r.status, r.body), (200, want), "customer %s" % c)
+            # The stored document's bytes (migrations/0014), as the contract spells them.
+            self.assertEqual(r.raw.decode("utf-8"), json.dumps(want, separators=(",", ":")),
+                             "customer %s" % c)
             listed = self.q.get("/v1/orders?customer_id=%s&limit=500" % c)
             self.assertEqual(listed.status, 200, listed)
             ids = [o["order_id"] for o in listed.body["items"]]

@@ -22,7 +22,7 @@ DUMPS = {
     "rm_accounts": "SELECT account_id, owner, version, opened_position, doc FROM rm_accounts "
                    "ORDER BY account_id",
     "rm_customers": "SELECT customer_id, order_count, open_order_count, lifetime_spend_cents, "
-                    "last_order_at FROM rm_customers ORDER BY customer_id",
+                    "last_order_at, doc FROM rm_customers ORDER BY customer_id",
     "rm_revenue_daily": "SELECT day, currency, orders_paid, revenue_cents, refunds_cents "
                         "FROM rm_revenue_daily ORDER BY day, currency",
 }
