@@ -257,22 +257,19 @@ enum err reads_customer(const char *id, char **doc, size_t *len)
     return e;
 }
 
-enum err reads_revenue(const char *from, const char *to, json_t **out)
+enum err reads_revenue(const char *from, const char *to, char **body, size_t *len)
 {
     const char *params[] = {from, to};
     enum err e = ERR_OK;
     PGresult *res = reads_run(ST_REVENUE, params, &e);
     if (!res)
         return e;
-    json_t *days = json_array();
-    for (int i = 0; i < PQntuples(res); i++)
-        json_array_append_new(days,
-                              json_pack("{s:s, s:s, s:o, s:o, s:o}", "date", PQgetvalue(res, i, 0),
-                                        "currency", PQgetvalue(res, i, 1), "orders_paid",
-                                        int_json(res, i, 2), "revenue_cents", int_json(res, i, 3),
-                                        "refunds_cents", int_json(res, i, 4)));
+    size_t days_len;
+    char *days = reads_join_docs(res, PQntuples(res), &days_len);
     PQclear(res);
-    *out = json_pack("{s:o}", "days", days);
+    *body = xmalloc(days_len + 16);
+    *len = (size_t)snprintf(*body, days_len + 16, "{\"days\":%s}", days);
+    free(days);
     return ERR_OK;
 }
 

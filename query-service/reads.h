@@ -43,8 +43,9 @@ enum err reads_list(bool order, const char *filter1, const char *filter2, int64_
 /* A customer's summary: its stored document (*doc, *len bytes, NUL-ended; free() it), rendered
  * by the database from the row's sums (migrations/0014). ERR_NOT_FOUND without orders. */
 enum err reads_customer(const char *id, char **doc, size_t *len);
-/* from and to are validated YYYY-MM-DD dates. */
-enum err reads_revenue(const char *from, const char *to, json_t **out);
+/* {"days":[...]} of the days' stored documents (*body, *len bytes; free() it), migrations/0014;
+ * from and to are validated YYYY-MM-DD dates. */
+enum err reads_revenue(const char *from, const char *to, char **body, size_t *len);
 enum err reads_stream(const char *stream_id, int64_t from_version, int limit, json_t **out);
 /* {events:[...], next_after_position} for positions in (after, upto]. */
 enum err reads_feed(int64_t after, int64_t upto, int limit, json_t **out);

@@ -230,9 +230,14 @@ static void handle_revenue(struct request *r)
         prelude_bad_param(r, "from must not be after to");
         return;
     }
-    json_t *body = NULL;
-    enum err e = reads_revenue(from, to, &body);
-    answer(r, e, body);
+    char *body = NULL;
+    size_t len = 0;
+    enum err e = reads_revenue(from, to, &body, &len);
+    if (e == ERR_OK)
+        http_respond_raw(r, 200, "application/json", body, len);
+    else
+        answer(r, e, NULL);
+    free(body);
 }
 
 static void handle_stream(struct request *r)

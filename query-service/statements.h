@@ -146,8 +146,8 @@
     X(ST_CUSTOMER_GET, 1,                                                                          \
       "SELECT doc FROM rm_customers WHERE customer_id = $1 AND order_count > 0")                   \
     X(ST_REVENUE, 2,                                                                               \
-      "SELECT to_char(day, 'YYYY-MM-DD'), currency, orders_paid, revenue_cents, refunds_cents "    \
-      "FROM rm_revenue_daily WHERE day BETWEEN $1::date AND $2::date ORDER BY day, currency")      \
+      "SELECT doc FROM rm_revenue_daily WHERE day BETWEEN $1::date AND $2::date "                  \
+      "ORDER BY day, currency")                                                                    \
     X(ST_STREAM_EVENTS, 3,                                                                         \
       "SELECT " SQL_EVENT_COLS " FROM events WHERE stream_id = $1 AND stream_version >= $2 "       \
       "ORDER BY stream_version LIMIT $3")                                                          \

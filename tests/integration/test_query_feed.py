@@ -1,6 +1,7 @@
 """The query side's event endpoints and operational views: a stream's audit trail, the global
 feed against the events table, /v1/projections and the daily revenue statistics."""
 
+import json
 import re
 
 from harness import new_id, sql, sql_json, sql_literal, sql_value
@@ -109,6 +110,10 @@ class RevenueTest(QueryTest):
         self.assertLessEqual(len(rows), 1, r.body)
         for d in r.body["days"]:
             self.assertEqual(d["date"], today)
+            self.assertEqual(list(d), ["date", "currency", "orders_paid", "revenue_cents",
+                                       "refunds_cents"])
+        # The stored documents' bytes (migrations/0014): compact, as jansson wrote them.
+        self.assertEqual(r.raw.decode("utf-8"), json.dumps(r.body, separators=(",", ":")))
         if not rows:
             return (0, 0, 0)
         return rows[0]["orders_paid"], rows[0]["revenue_cents"], rows[0]["refunds_cents"]

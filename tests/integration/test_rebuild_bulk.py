@@ -23,7 +23,7 @@ DUMPS = {
                    "ORDER BY account_id",
     "rm_customers": "SELECT customer_id, order_count, open_order_count, lifetime_spend_cents, "
                     "last_order_at, doc FROM rm_customers ORDER BY customer_id",
-    "rm_revenue_daily": "SELECT day, currency, orders_paid, revenue_cents, refunds_cents "
+    "rm_revenue_daily": "SELECT day, currency, orders_paid, revenue_cents, refunds_cents, doc "
                         "FROM rm_revenue_daily ORDER BY day, currency",
 }
 PAGE = 7  # REBUILD_BATCH_EVENTS: long streams and many orders cross pages

@@ -166,7 +166,7 @@ START_TEST(test_unreachable)
     ck_assert_int_eq(reads_aggregate_at(false, "a-1", true, 3, &out), ERR_DB_DOWN);
     ck_assert_int_eq(reads_list(true, "c", NULL, INT64_MAX, 10, &items, &len, &next), ERR_DB_DOWN);
     ck_assert_int_eq(reads_customer("c", &doc, &len), ERR_DB_DOWN);
-    ck_assert_int_eq(reads_revenue("2026-01-01", "2026-01-02", &out), ERR_DB_DOWN);
+    ck_assert_int_eq(reads_revenue("2026-01-01", "2026-01-02", &items, &len), ERR_DB_DOWN);
     ck_assert_int_eq(reads_stream("order-o-1", 1, 10, &out), ERR_DB_DOWN);
     ck_assert_int_eq(reads_feed(0, 10, 10, &out), ERR_DB_DOWN);
     ck_assert_int_eq(reads_projections(&out), ERR_DB_DOWN);

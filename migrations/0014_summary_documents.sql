@@ -20,3 +20,16 @@ RETURN '{"customer_id":' || to_json(id)::text || ',"order_count":' || orders
 ALTER TABLE rm_customers ADD COLUMN doc text NOT NULL
     GENERATED ALWAYS AS (rm_customer_doc(customer_id, order_count, open_order_count,
                                          lifetime_spend_cents, last_order_at)) STORED;
+
+-- GET /v1/stats/revenue: each day's row carries its document the same way, and an answer is
+-- {"days":[ + the documents, joined by , + ]}.
+CREATE FUNCTION rm_revenue_doc(day date, currency text, paid bigint, revenue bigint,
+                               refunds bigint) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN '{"date":"' || to_char(day, 'YYYY-MM-DD') || '","currency":' || to_json(currency)::text
+    || ',"orders_paid":' || paid || ',"revenue_cents":' || revenue || ',"refunds_cents":'
+    || refunds || '}';
+
+ALTER TABLE rm_revenue_daily ADD COLUMN doc text NOT NULL
+    GENERATED ALWAYS AS (rm_revenue_doc(day, currency, orders_paid, revenue_cents,
+                                        refunds_cents)) STORED;
