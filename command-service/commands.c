@@ -207,11 +207,15 @@ static bool skip_first_load(const struct command_request *cr, const struct comma
     return (c->type == CMD_PLACE_ORDER || c->type == CMD_OPEN_ACCOUNT) && cr->if_match <= 0;
 }
 
-/* TransferFunds reads two account streams and nothing else, so like a hot stream's batch it
- * may start from the states its streams' last commands here left (stream_cache.h). */
+/* Commands whose streams are known before any load may, like a hot stream's batch, start
+ * from the states their streams' last commands here left, and keep the states they leave
+ * (stream_cache.h); PlaceOrder only leaves one. CancelOrder learns its refund account from the
+ * order; OpenAccount and forgetting write account keys. */
 static bool may_keep(const struct command_request *cr, const struct command *c)
 {
-    return c->type == CMD_TRANSFER_FUNDS && cr->if_match < 0;
+    return (c->type == CMD_TRANSFER_FUNDS || c->type == CMD_PAY_ORDER ||
+            c->type == CMD_PLACE_ORDER) &&
+           cr->if_match < 0;
 }
 
 /* c's streams' kept states into w and lw; false when any is not kept. */
@@ -245,9 +249,10 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     enum attempt next = ATTEMPT_DONE;
     bool appended = false;
     bool kept = use_kept && may_keep(cr, c) && kept_world(c, w, &lw);
-    enum err rc = kept || (attempt == 0 && skip_first_load(cr, c))
-                      ? ERR_OK
-                      : world_store_load(cr->db, c, w, &lw, &why);
+    bool from_nothing = !kept && attempt == 0 && skip_first_load(cr, c);
+    if (from_nothing) /* the streams an empty world holds, for after_append */
+        lw.n = command_streams(c, NULL, lw.ids);
+    enum err rc = kept || from_nothing ? ERR_OK : world_store_load(cr->db, c, w, &lw, &why);
     if (rc != ERR_OK) {
         respond_transient(cr, rc, rc == ERR_BAD_EVENT ? why.detail : NULL);
         goto out;

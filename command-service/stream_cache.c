@@ -1,6 +1,7 @@
-/* A fixed table of account states (stream_cache.h). Entries hash like the stream turns; two
- * streams sharing an entry merely evict each other. Only account states are kept (under 1 KiB
- * each): order streams are rarely hot, and an order's items would make the table 9 MiB. */
+/* Fixed tables of account and order states (stream_cache.h). Entries hash like the stream turns;
+ * two streams sharing an entry merely evict each other. An account state is under 1 KiB, an
+ * order's about 9 KiB (its items), so orders get fewer entries; pages are touched only as
+ * streams come. */
 #include "stream_cache.h"
 
 #include <pthread.h>
@@ -8,7 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#define ENTRIES 4096 /* ~3 MiB, touched only as streams come: 1 000 accounts mostly fit */
+#define ACCOUNT_ENTRIES 4096 /* ~3 MiB: 1 000 busy accounts mostly fit */
+#define ORDER_ENTRIES   1024 /* ~9 MiB: an order is busy briefly (placed, paid, shipped) */
 
 struct entry {
     pthread_mutex_t mu; /* the turn is per slot of another table: two streams may share this */
@@ -17,47 +19,64 @@ struct entry {
     int loads_due; /* batches on stream_id that must load (stream_cache_stale) */
     int penalty;   /* loads_due the last stale state set: doubles on the next, halves on a fresh */
     char stream_id[STREAM_ID_MAX + 1];
-    struct account_state account;
     int64_t snap_version, last_ms;
 };
 
-static struct entry entries[ENTRIES];
+static struct entry account_entries[ACCOUNT_ENTRIES], order_entries[ORDER_ENTRIES];
+static struct account_state accounts[ACCOUNT_ENTRIES];
+static struct order_state orders[ORDER_ENTRIES];
 static atomic_ulong stale_total;
 static pthread_once_t entries_once = PTHREAD_ONCE_INIT;
 
 static void entries_init(void)
 {
-    for (int i = 0; i < ENTRIES; i++)
-        pthread_mutex_init(&entries[i].mu, NULL);
+    for (int i = 0; i < ACCOUNT_ENTRIES; i++)
+        pthread_mutex_init(&account_entries[i].mu, NULL);
+    for (int i = 0; i < ORDER_ENTRIES; i++)
+        pthread_mutex_init(&order_entries[i].mu, NULL);
 }
 
-static struct entry *entry_of(const char *stream_id)
+/* Where stream_id's state is kept: its entry and one of *a and *o; NULL for another kind. */
+static struct entry *entry_of(const char *stream_id, struct account_state **a,
+                              struct order_state **o)
 {
     pthread_once(&entries_once, entries_init);
     uint32_t h = 2166136261u; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)stream_id; *p; p++)
         h = (h ^ *p) * 16777619u;
-    return &entries[h % ENTRIES];
+    *a = NULL;
+    *o = NULL;
+    if (strncmp(stream_id, "account-", 8) == 0) {
+        *a = &accounts[h % ACCOUNT_ENTRIES];
+        return &account_entries[h % ACCOUNT_ENTRIES];
+    }
+    if (strncmp(stream_id, "order-", 6) == 0) {
+        *o = &orders[h % ORDER_ENTRIES];
+        return &order_entries[h % ORDER_ENTRIES];
+    }
+    return NULL;
 }
 
-static bool is_account(const char *stream_id)
+/* One stream's kept state into its world slot (wa or wo) and slot i of lw; false when it is
+ * not usable. */
+static bool get_one(const char *stream_id, struct account_state *wa, struct order_state *wo,
+                    struct loaded_world *lw, int i)
 {
-    return strncmp(stream_id, "account-", 8) == 0;
-}
-
-/* One stream's kept state into *a and slot i of lw; false when it is not usable. */
-static bool get_one(const char *stream_id, struct account_state *a, struct loaded_world *lw, int i)
-{
-    if (!is_account(stream_id))
+    struct account_state *a;
+    struct order_state *o;
+    struct entry *e = entry_of(stream_id, &a, &o);
+    if (!e || (a && !wa) || (o && !wo))
         return false;
-    struct entry *e = entry_of(stream_id);
     pthread_mutex_lock(&e->mu);
     bool same = strcmp(e->stream_id, stream_id) == 0;
     bool due = same && e->loads_due > 0;
     e->loads_due -= due;
     bool hit = same && e->valid && e->uses < STREAM_CACHE_USES && !due;
     if (hit) {
-        *a = e->account;
+        if (a)
+            *wa = *a;
+        else
+            *wo = *o;
         lw->snap_version[i] = e->snap_version;
         lw->last_ms[i] = e->last_ms;
     }
@@ -76,16 +95,20 @@ bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *
         struct order_state *o;
         struct account_state *a;
         world_slot(w, ids, n, ids[i], &o, &a);
-        if (!a || !get_one(ids[i], a, lw, i))
+        if (!get_one(ids[i], a, o, lw, i))
             return false;
     }
     return n > 0;
 }
 
-static void put_one(const char *stream_id, const struct account_state *a,
-                    const struct loaded_world *lw, int i, bool loaded)
+static void put_one(const char *stream_id, const struct account_state *wa,
+                    const struct order_state *wo, const struct loaded_world *lw, int i, bool loaded)
 {
-    struct entry *e = entry_of(stream_id);
+    struct account_state *a;
+    struct order_state *o;
+    struct entry *e = entry_of(stream_id, &a, &o);
+    if (!e || (a && !wa) || (o && !wo))
+        return;
     pthread_mutex_lock(&e->mu);
     bool same = strcmp(e->stream_id, stream_id) == 0;
     e->uses = loaded || !same || !e->valid ? 0 : e->uses + 1;
@@ -93,7 +116,10 @@ static void put_one(const char *stream_id, const struct account_state *a,
     e->penalty = !same ? 0 : loaded ? e->penalty : e->penalty / 2; /* a kept state was fresh */
     e->valid = true;
     memcpy(e->stream_id, stream_id, strlen(stream_id) + 1);
-    e->account = *a;
+    if (a)
+        *a = *wa;
+    else
+        *o = *wo;
     e->snap_version = lw->snap_version[i];
     e->last_ms = lw->last_ms[i];
     pthread_mutex_unlock(&e->mu);
@@ -101,23 +127,23 @@ static void put_one(const char *stream_id, const struct account_state *a,
 
 bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded)
 {
-    for (int i = 0; i < lw->n; i++)
-        if (!is_account(lw->ids[i]))
-            return false;
     for (int i = 0; i < lw->n; i++) {
         struct order_state *o;
         struct account_state *a;
         world_slot((struct world *)w, (const char(*)[STREAM_ID_MAX + 1]) lw->ids, lw->n, lw->ids[i],
                    &o, &a);
-        if (a)
-            put_one(lw->ids[i], a, lw, i, loaded);
+        put_one(lw->ids[i], a, o, lw, i, loaded);
     }
     return lw->n > 0;
 }
 
 void stream_cache_forget(const char *stream_id)
 {
-    struct entry *e = entry_of(stream_id);
+    struct account_state *a;
+    struct order_state *o;
+    struct entry *e = entry_of(stream_id, &a, &o);
+    if (!e)
+        return;
     pthread_mutex_lock(&e->mu);
     if (e->valid && strcmp(e->stream_id, stream_id) == 0)
         e->valid = false;
@@ -128,9 +154,11 @@ void stream_cache_stale(const char ids[][STREAM_ID_MAX + 1], int n)
 {
     atomic_fetch_add(&stale_total, 1);
     for (int i = 0; i < n; i++) {
-        if (!is_account(ids[i]))
+        struct account_state *a;
+        struct order_state *o;
+        struct entry *e = entry_of(ids[i], &a, &o);
+        if (!e)
             continue;
-        struct entry *e = entry_of(ids[i]);
         pthread_mutex_lock(&e->mu);
         int was = strcmp(e->stream_id, ids[i]) == 0 ? e->penalty : 0;
         e->valid = false;

@@ -1,5 +1,5 @@
-/* The state an account stream was left in by this process's last batch on it, so the next
- * batch can decide without loading it again (issue 15). Safe because every append is checked
+/* The state an account or order stream was left in by this process's last batch on it, so the
+ * next batch can decide without loading it again (issue 15). Safe because every append is checked
  * by the database: a state that another writer made stale proposes a version that is taken,
  * and the append writes nothing (statements.h), then the batch loads; a refusal decided over
  * it is checked against a real load before it is answered (hot_batch.c, commands.c). Call only
@@ -22,16 +22,15 @@
  * write (a script, a ceiling's pgbench) costs one load. */
 #define STREAM_CACHE_STALE_LOADS 64
 
-/* Copies the kept states of the n account streams in ids (command_streams' order) into their
- * slots of w, and lw as world_store_load would have filled it; false when one is missing, is
- * not an account, was used STREAM_CACHE_USES times, or still has loads due after a stale
- * state. */
+/* Copies the kept states of the n streams in ids (command_streams' order) into their slots of
+ * w, and lw as world_store_load would have filled it; false when one is missing, was used
+ * STREAM_CACHE_USES times, or still has loads due after a stale state. */
 bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *w,
                       struct loaded_world *lw);
 
 /* Keeps each of lw's streams' states in w (the states after a committed append) for the next
- * batch; false, keeping nothing, unless every stream is an account's. loaded: w was decided
- * from a real load (starts a new count of uses). */
+ * batch; false when lw lists none. loaded: w was decided from a real load, or from nothing for
+ * a stream the command created (starts a new count of uses). */
 bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded);
 
 /* After an append over the kept states of ids wrote nothing (one of them was stale): drops

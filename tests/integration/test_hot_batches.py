@@ -7,6 +7,7 @@ command-service so its /metrics count only its own batches."""
 import threading
 
 import harness
+from harness import new_id
 from cmd_support import CommandTest, account_balance_history, run_concurrently, stream_events
 from db_support import Session, metric
 from fault_support import private_command_service
@@ -208,6 +209,32 @@ class HotBatchTest(BlockedAppendTest):
                                                       "insufficient-funds"), r)
         self.assertEqual([account_balance_history(a)[-1] for a in (src, dst, dst2)],
                          [31, 56, 121])
+
+    def test_orders_decide_over_kept_states(self):
+        """PlaceOrder keeps the order it created; PayOrder and ShipOrder start from the kept
+        states of their streams. One another writer made stale writes nothing and is decided
+        again from a load; the fresh ones cost no load."""
+        account = self.open_account(balance=10000)  # the shared service: v1, v2
+        here = self.post_to("/v1/accounts/%s/deposit" % account, {"amount_cents": 1})  # v3
+        self.assertEqual(here.status, 200, here)
+        order_id = new_id("ord-")
+        r = self.post_to("/v1/orders", {"order_id": order_id, "customer_id": new_id("cust-"),
+                                        "currency": "EUR", "items": [
+                                            {"sku": "s", "quantity": 2, "unit_price_cents": 1250}]})
+        self.assertEqual(r.status, 201, r)
+        self.deposit(account, 5)  # the shared service: v4; the account's kept state is stale
+        before, seq = metric(self.port, STALE), last_position()
+        r = self.post_to("/v1/orders/%s/pay" % order_id, {"account_id": account,
+                                                         "amount_cents": 2500})
+        self.assertEqual((r.status, [e["version"] for e in r.body["events"]]), (200, [2, 5]), r)
+        self.assertEqual(metric(self.port, STALE), before + 1, "the kept states were not used")
+        self.assertEqual(last_position(), seq + 2, "the stale append took a position")
+        r = self.post_to("/v1/orders/%s/ship" % order_id, {"carrier": "c", "tracking_number": "t"})
+        self.assertEqual((r.status, [e["version"] for e in r.body["events"]]), (200, [3]), r)
+        self.assertEqual(metric(self.port, STALE), before + 1)
+        self.assertEqual(account_balance_history(account)[-1], 10000 + 1 + 5 - 2500)
+        self.assertEqual([e["type"] for e in stream_events("order-" + order_id)],
+                         ["OrderPlaced", "OrderPaid", "OrderShipped"])
 
     def test_mixed_batch_answers_as_if_alone(self):
         batched, alone = self.open_account(balance=1000), self.open_account(balance=1000)
