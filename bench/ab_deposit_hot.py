@@ -34,12 +34,7 @@ SERIES = ('orderly_command_retries_total{cause="concurrent_writer"}',
 
 
 def one_run(build, secs):
-    env = bl.BenchEnv()
-    env.build = build
-    env.start()
-    try:
-        c = env.service("command")
-        c.wait_ready()
+    with bl.command_env(build) as (env, c):
         accounts = (["hot-%d" % k for k in range(1, HOT + 1)] + ["solo-1"]
                     + ["wide-%d" % k for k in range(1, WIDE + 1)])
         for a in accounts:
@@ -69,8 +64,6 @@ def one_run(build, secs):
                 "po1 p50": order["p50_ms"], "po1 p99": order["p99_ms"],
                 "wide/s": wide["ok_per_s"], "wide p99": wide["p99_ms"],
                 "wide pg ms/k": wide["pg_cpu_ms_per_k"]}
-    finally:
-        env.destroy()
 
 
 def main():

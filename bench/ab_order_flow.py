@@ -31,12 +31,7 @@ def timed_post(conn, path, body):
 
 
 def one_run(build):
-    env = bl.BenchEnv()
-    env.build = build
-    env.start()
-    try:
-        c = env.service("command")
-        c.wait_ready()
+    with bl.command_env(build) as (env, c):
         conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=30)
         timed_post(conn, "/v1/accounts", {"account_id": "payer", "owner": "bench",
                                           "currency": "EUR"})
@@ -59,8 +54,6 @@ def one_run(build):
             out[k + " p99"] = bl.percentile(v, 99)
         out["pg cpu ms/k flows"] = pg_ms * 1000.0 / FLOWS
         return out
-    finally:
-        env.destroy()
 
 
 def main():

@@ -15,12 +15,7 @@ import benchlib as bl  # noqa: E402
 
 
 def one_run(build, secs):
-    env = bl.BenchEnv()
-    env.build = build
-    env.start()
-    try:
-        c = env.service("command")
-        c.wait_ready()
+    with bl.command_env(build) as (env, c):
         pm = env.cluster.postmaster_pid()
         out = {}
         for conns in (1, 16, 64):
@@ -31,8 +26,6 @@ def one_run(build, secs):
                         "c%d service ms/k" % conns: w["cpu_ms_per_k"],
                         "c%d pg ms/k" % conns: w["pg_cpu_ms_per_k"]})
         return out
-    finally:
-        env.destroy()
 
 
 def main():

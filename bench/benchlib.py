@@ -347,6 +347,22 @@ def machine_info():
     return info
 
 
+@contextlib.contextmanager
+def command_env(build):
+    """A fresh production-durability cluster and a ready command-service of build (query-service
+    not started), destroyed after the block: where a write-side bench/ab_*.py run starts.
+    Yields (env, the command service)."""
+    env = BenchEnv()
+    env.build = build
+    env.start()
+    try:
+        c = env.service("command")
+        c.wait_ready()
+        yield env, c
+    finally:
+        env.destroy()
+
+
 def interleave_ab(variants, rounds, one_run, what="rounds"):
     """The interleaved A/B of bench/ab_*.py: variants are "NAME=VALUE" arguments, one_run(VALUE)
     returns {figure: number}; each round runs every variant once, in turn, so a drift of the
