@@ -66,6 +66,33 @@ def build_dir():
     return d if os.path.isabs(d) else os.path.join(REPO, d)
 
 
+def listens_on(pid, port):
+    """Whether process pid holds the listening TCP socket of port (Linux /proc): a /healthz
+    answer on a port proves nothing about who answered when parallel runs pick ports."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add("socket:[%s]" % cols[9])
+        except OSError:
+            continue
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _read_from(path, offset):
     try:
         with open(path, "rb") as f:
@@ -365,7 +392,7 @@ class Service:
             offset = os.path.getsize(self.logfile) if os.path.exists(self.logfile) else 0
             self._spawn()
             try:
-                self.wait_status("/healthz", 200, timeout)
+                self.wait_status("/healthz", 200, timeout, own_port=True)
                 break
             except HarnessError:
                 if attempt + 1 == PORT_TRIES or self.alive() or \
@@ -393,7 +420,8 @@ class Service:
         exits."""
         self.wait_status("/readyz", 200, timeout)
 
-    def wait_status(self, path, status, timeout=READY_TIMEOUT_S):
+    def wait_status(self, path, status, timeout=READY_TIMEOUT_S, own_port=False):
+        """own_port: the answer counts only once this process holds the port (listens_on)."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -403,7 +431,7 @@ class Service:
                     self.name, self.proc.returncode, log_tail(self.logfile)))
             try:
                 last = http_get_status(self.port, path)
-                if last == status:
+                if last == status and (not own_port or listens_on(self.proc.pid, self.port)):
                     return
             except OSError as e:
                 last = e
