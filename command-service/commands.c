@@ -227,16 +227,21 @@ static bool kept_world(const struct command *c, struct world *w, struct loaded_w
 }
 
 /* After an append: a due snapshot (real loads only: a kept state does not know its events'
- * recorded_at), then the states after d kept for the next command. */
+ * recorded_at), then the states after d kept for the next command, or, for a command that
+ * keeps none, the states kept of the streams it wrote (a CancelOrder's refund account
+ * included) dropped: a stale one would cost the next command an append that writes nothing. */
 static void after_append(struct command_request *cr, const struct command *c, struct world *w,
                          const struct loaded_world *lw, const struct decision *d, bool kept)
 {
     if (!kept)
         world_store_after_append(cr->db, w, lw);
-    if (!may_keep(cr, c))
+    if (!may_keep(cr, c)) {
+        for (int i = 0; i < lw->n; i++)
+            stream_cache_forget(lw->ids[i]);
         return;
+    }
     batch_fold(w, (const char(*)[STREAM_ID_MAX + 1]) lw->ids, lw->n, d);
-    cr->kept_states = stream_cache_put(w, lw, !kept);
+    stream_cache_put(w, lw, !kept);
 }
 
 static enum attempt attempt_once(struct command_request *cr, const struct command *c, int attempt,
@@ -248,8 +253,8 @@ static enum attempt attempt_once(struct command_request *cr, const struct comman
     struct err_detail why = {0};
     enum attempt next = ATTEMPT_DONE;
     bool appended = false;
-    bool kept = use_kept && may_keep(cr, c) && kept_world(c, w, &lw);
-    bool from_nothing = !kept && attempt == 0 && skip_first_load(cr, c);
+    bool from_nothing = attempt == 0 && skip_first_load(cr, c);
+    bool kept = use_kept && !from_nothing && may_keep(cr, c) && kept_world(c, w, &lw);
     if (from_nothing) /* the streams an empty world holds, for after_append */
         lw.n = command_streams(c, NULL, lw.ids);
     enum err rc = kept || from_nothing ? ERR_OK : world_store_load(cr->db, c, w, &lw, &why);
@@ -414,8 +419,6 @@ static void run_command(struct command_request *cr, struct command *c)
         return;
     }
     run_on_connection(cr, c);
-    for (int i = 0; i < n && !cr->kept_states; i++) /* it may have written there: load again */
-        stream_cache_forget(ids[i]);
     stream_queue_leave(&turns);
 }
 
@@ -498,7 +501,7 @@ static void run_joinable(struct command_request *cr, struct command *c)
 
 void command_handle(struct request *r, enum command_type type)
 {
-    struct command_request cr = {r, NULL, type, NULL, NULL, -1, false};
+    struct command_request cr = {r, NULL, type, NULL, NULL, -1};
     struct err_detail why = {0};
     struct command *c = xcalloc(1, sizeof *c);
     const char *path_id = r->route && strstr(r->route->pattern, "{id}") ? http_param(r, 0) : NULL;

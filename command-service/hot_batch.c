@@ -12,7 +12,6 @@
 #include "world_store.h"
 #include "xalloc.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,9 +114,8 @@ static enum append_outcome append_accepted(struct hot_member *const *m, int n)
 static enum err start_state(struct hot_batch *b, bool use_cache, struct world *loaded,
                             struct loaded_world *lw, bool *cached, struct err_detail *why)
 {
-    char id[1][STREAM_ID_MAX + 1];
-    snprintf(id[0], sizeof id[0], "%s", b->m[0]->stream_id);
-    *cached = use_cache && stream_cache_get((const char(*)[STREAM_ID_MAX + 1]) id, 1, loaded, lw);
+    *cached = use_cache && stream_cache_get((const char(*)[STREAM_ID_MAX + 1]) b->m[0]->stream_id,
+                                            1, loaded, lw);
     enum err rc = *cached ? ERR_OK : world_store_load(b->m[0]->cr->db, b->m[0]->c, loaded, lw, why);
     if (rc == ERR_OK) /* a failed load answers only those who were there */
         b->take(b, b->cls);

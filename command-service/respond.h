@@ -15,7 +15,6 @@ struct command_request {
     const char *idem_key; /* NULL without Idempotency-Key */
     char *request_text;   /* method, path and canonical body: what a key is bound to */
     int64_t if_match;     /* -1 without If-Match */
-    bool kept_states;     /* its streams' states after it are kept (stream_cache.h) */
 };
 
 /* Answers with a stored response, marked Idempotent-Replayed, or 422 when the key was used for

@@ -125,7 +125,7 @@ static void put_one(const char *stream_id, const struct account_state *wa,
     pthread_mutex_unlock(&e->mu);
 }
 
-bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded)
+void stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded)
 {
     for (int i = 0; i < lw->n; i++) {
         struct order_state *o;
@@ -134,7 +134,6 @@ bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool
                    &o, &a);
         put_one(lw->ids[i], a, o, lw, i, loaded);
     }
-    return lw->n > 0;
 }
 
 void stream_cache_forget(const char *stream_id)

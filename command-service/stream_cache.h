@@ -29,9 +29,13 @@ bool stream_cache_get(const char ids[][STREAM_ID_MAX + 1], int n, struct world *
                       struct loaded_world *lw);
 
 /* Keeps each of lw's streams' states in w (the states after a committed append) for the next
- * batch; false when lw lists none. loaded: w was decided from a real load, or from nothing for
- * a stream the command created (starts a new count of uses). */
-bool stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded);
+ * batch. loaded: w was decided from a real load, or from nothing for a stream the command
+ * created (starts a new count of uses). */
+void stream_cache_put(const struct world *w, const struct loaded_world *lw, bool loaded);
+
+/* After a write to stream_id that kept no state: its next batch loads instead of meeting a
+ * stale state (which would cost an append that writes nothing, never a wrong answer). */
+void stream_cache_forget(const char *stream_id);
 
 /* After an append over the kept states of ids wrote nothing (one of them was stale): drops
  * them, and the next batches on each of those streams load (STREAM_CACHE_STALE_LOADS). */
@@ -39,8 +43,5 @@ void stream_cache_stale(const char ids[][STREAM_ID_MAX + 1], int n);
 
 /* Appends over stale kept states so far: orderly_command_retries_total{cause="stale_state"}. */
 unsigned long stream_cache_stale_total(void);
-
-/* After any write to stream_id that did not go through stream_cache_put, or any doubt. */
-void stream_cache_forget(const char *stream_id);
 
 #endif

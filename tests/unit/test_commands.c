@@ -144,7 +144,7 @@ END_TEST
 START_TEST(test_read_headers)
 {
     struct request r = {.method = "POST", .path = "/v1/accounts/a-1/close"};
-    struct command_request cr = {&r, NULL, CMD_CLOSE_ACCOUNT, NULL, NULL, -1, false};
+    struct command_request cr = {&r, NULL, CMD_CLOSE_ACCOUNT, NULL, NULL, -1};
     ck_assert(!commands_read_headers(&cr, "bad key", "\"x\""));
     char *detail = fixture_problem(&r, 422, "validation-error");
     ck_assert_str_eq(detail, "invalid request headers");
@@ -161,7 +161,7 @@ START_TEST(test_read_headers)
     ck_assert_int_eq(r.status, 0); /* nothing answered yet */
     ck_assert_str_eq(cr.idem_key, "key-1");
     ck_assert_int_eq(cr.if_match, 3);
-    struct command_request plain = {&r, NULL, CMD_CLOSE_ACCOUNT, NULL, NULL, -1, false};
+    struct command_request plain = {&r, NULL, CMD_CLOSE_ACCOUNT, NULL, NULL, -1};
     ck_assert(commands_read_headers(&plain, NULL, NULL));
     ck_assert_ptr_null(plain.idem_key);
     ck_assert_int_eq(plain.if_match, -1);

@@ -16,8 +16,7 @@ static struct command_request request_new(struct request *http, const char *key)
     http->method = "POST";
     http->path = "/v1/accounts/a-1/deposit";
     struct command_request cr = {http, db_conn_new(&nowhere_config, DB_LAZY),        CMD_DEPOSIT,
-                                 key,  xstrdup("POST /v1/accounts/a-1/deposit\n{}"), -1,
-                                 false};
+                                 key,  xstrdup("POST /v1/accounts/a-1/deposit\n{}"), -1};
     return cr;
 }
 
