@@ -6,15 +6,21 @@
 
 #include "event_sql.h" /* relative: bench/tools builds without -I common */
 
+/* The appends' guard: none of the versions the input proposes (alias: a row of input) is
+ * committed yet, checked with one index probe per row; LATERAL ... LIMIT 1 keeps the plan from
+ * hash-joining a scan of events, which the generic plan of a plain join chose. */
+#define SQL_NONE_TAKEN(alias, stream, version)                                                     \
+    "NOT EXISTS (SELECT FROM input " alias ", LATERAL (SELECT FROM events x"                       \
+    " WHERE x.stream_id = " stream " AND x.stream_version >= " version " LIMIT 1) taken)"
+
 /* One statement: the events, the success body (rendered here so the stored copy and the answer
  * are the same bytes, positions included), the idempotency row, and an account key: inserted
  * with the AccountOpened it sealed ($11, $12 hex), deleted with the PersonalDataForgotten ($13).
- * Data-modifying CTEs run even when nothing reads them.
- * A version another writer has already committed (a state decided over is stale) makes the
- * statement write nothing and return no row: no event, no key, and no position taken from the
- * sequence, so a stale state costs no gap (store.c answers ERR_CONFLICT, as for a unique
- * violation). One in flight still meets the unique
- * index as before. */
+ * Data-modifying CTEs run even when nothing reads them. A version another writer has already
+ * committed (a state decided over is stale) makes the statement write nothing and return no
+ * row: no event, no key, and no position taken from the sequence, so a stale state costs no gap
+ * (store.c answers ERR_CONFLICT, as for a unique violation). One in flight still meets the
+ * unique index as before. */
 #define SQL_APPEND                                                                                 \
     "WITH input AS ("                                                                              \
     "  SELECT e, n FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS a(e, n)"                \
@@ -22,29 +28,38 @@
     "  INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"       \
     "  SELECT e->>'stream_id', (e->>'stream_version')::bigint, e->>'type',"                        \
     "         (e->>'schema_version')::int, e->'data', $2::jsonb"                                   \
-    "  FROM input WHERE NOT EXISTS (SELECT FROM input i, LATERAL (SELECT FROM events x"            \
-    "    WHERE x.stream_id = i.e->>'stream_id'"                                                    \
-    "    AND x.stream_version >= (i.e->>'stream_version')::bigint LIMIT 1) taken)"                 \
-    "  ORDER BY n"                                                                                 \
-    "  RETURNING position, stream_id, stream_version, type"                                        \
-    "), body AS ("                                                                                 \
-    "  SELECT concat('{\"stream_id\":', to_json($3::text), ',\"id\":', to_json($4::text),"         \
-    "    ',\"version\":', $5::bigint, ',\"position\":', max(position), ',\"events\":[',"           \
-    "    string_agg(concat('{\"type\":', to_json(type), ',\"stream_id\":', to_json(stream_id),"    \
-    "      ',\"version\":', stream_version, ',\"position\":', position, '}'), ','"                 \
-    "      ORDER BY position), ']}') AS text FROM ev HAVING count(*) > 0"                          \
-    "), idem AS ("                                                                                 \
-    "  INSERT INTO idempotency_keys"                                                               \
-    "    (key, request_hash, status, location, etag, content_type, body)"                          \
-    "  SELECT $6::text, md5($7::text), $8::int, $9::text, $10::text, 'application/json', text"     \
-    "  FROM body WHERE $6::text IS NOT NULL"                                                       \
-    "), key_new AS ("                                                                              \
-    "  INSERT INTO account_keys (account_id, key)"                                                 \
-    "  SELECT $11::text, decode($12::text, 'hex') FROM body WHERE $11::text IS NOT NULL"           \
-    "), key_gone AS ("                                                                             \
-    "  DELETE FROM account_keys WHERE account_id = $13::text AND EXISTS (SELECT FROM body)"        \
-    ")"                                                                                            \
-    " SELECT text FROM body"
+    "  FROM input WHERE " SQL_NONE_TAKEN(                                                          \
+        "i", "i.e->>'stream_id'",                                                                  \
+        "(i.e->>'stream_version')::bigint") "  ORDER BY n"                                         \
+                                            "  RETURNING position, stream_id, stream_version, "    \
+                                            "type"                                                 \
+                                            "), body AS ("                                         \
+                                            "  SELECT concat('{\"stream_id\":', "                  \
+                                            "to_json($3::text), ',\"id\":', to_json($4::text),"    \
+                                            "    ',\"version\":', $5::bigint, ',\"position\":', "  \
+                                            "max(position), ',\"events\":[',"                      \
+                                            "    string_agg(concat('{\"type\":', to_json(type), "  \
+                                            "',\"stream_id\":', to_json(stream_id),"               \
+                                            "      ',\"version\":', stream_version, "              \
+                                            "',\"position\":', position, '}'), ','"                \
+                                            "      ORDER BY position), ']}') AS text FROM ev "     \
+                                            "HAVING count(*) > 0"                                  \
+                                            "), idem AS ("                                         \
+                                            "  INSERT INTO idempotency_keys"                       \
+                                            "    (key, request_hash, status, location, etag, "     \
+                                            "content_type, body)"                                  \
+                                            "  SELECT $6::text, md5($7::text), $8::int, "          \
+                                            "$9::text, $10::text, 'application/json', text"        \
+                                            "  FROM body WHERE $6::text IS NOT NULL"               \
+                                            "), key_new AS ("                                      \
+                                            "  INSERT INTO account_keys (account_id, key)"         \
+                                            "  SELECT $11::text, decode($12::text, 'hex') FROM "   \
+                                            "body WHERE $11::text IS NOT NULL"                     \
+                                            "), key_gone AS ("                                     \
+                                            "  DELETE FROM account_keys WHERE account_id = "       \
+                                            "$13::text AND EXISTS (SELECT FROM body)"              \
+                                            ")"                                                    \
+                                            " SELECT text FROM body"
 
 /* A run of commands on one stream in one statement (issue 15): per command ($1-$10, arrays by
  * command index k) its success body, idempotency row and metadata; per event ($11-$16, in append
@@ -64,28 +79,34 @@
     "), ev AS ("                                                                                   \
     "  INSERT INTO events (stream_id, stream_version, type, schema_version, data, metadata)"       \
     "  SELECT i.stream_id, i.stream_version, i.type, i.schema_version, i.data, c.metadata"         \
-    "  FROM input i JOIN cmd c USING (k) WHERE NOT EXISTS (SELECT FROM input s, LATERAL"           \
-    "    (SELECT FROM events x WHERE x.stream_id = s.stream_id"                                    \
-    "    AND x.stream_version >= s.stream_version LIMIT 1) taken)"                                 \
-    "  ORDER BY i.n"                                                                               \
-    "  RETURNING position, stream_id, stream_version, type"                                        \
-    "), body AS ("                                                                                 \
-    "  SELECT c.k, c.key, c.request_text, c.status, c.location, c.etag,"                           \
-    "    concat('{\"stream_id\":', to_json(c.stream_id), ',\"id\":', to_json(c.id),"               \
-    "    ',\"version\":', c.version, ',\"position\":', max(ev.position), ',\"events\":[',"         \
-    "    string_agg(concat('{\"type\":', to_json(ev.type), ',\"stream_id\":',"                     \
-    "      to_json(ev.stream_id), ',\"version\":', ev.stream_version, ',\"position\":',"           \
-    "      ev.position, '}'), ',' ORDER BY ev.position), ']}') AS text"                            \
-    "  FROM ev JOIN input i USING (stream_id, stream_version) JOIN cmd c ON c.k = i.k"             \
-    "  GROUP BY c.k, c.key, c.request_text, c.status, c.location, c.etag, c.stream_id, c.id,"      \
-    "    c.version"                                                                                \
-    "), idem AS ("                                                                                 \
-    "  INSERT INTO idempotency_keys"                                                               \
-    "    (key, request_hash, status, location, etag, content_type, body)"                          \
-    "  SELECT key, md5(request_text), status, location, etag, 'application/json', text"            \
-    "  FROM body WHERE key IS NOT NULL"                                                            \
-    ")"                                                                                            \
-    " SELECT k, text FROM body ORDER BY k"
+    "  FROM input i JOIN cmd c USING (k) WHERE " SQL_NONE_TAKEN(                                   \
+        "s", "s.stream_id",                                                                        \
+        "s.stream_version") "  ORDER BY i.n"                                                       \
+                            "  RETURNING position, stream_id, stream_version, type"                \
+                            "), body AS ("                                                         \
+                            "  SELECT c.k, c.key, c.request_text, c.status, c.location, c.etag,"   \
+                            "    concat('{\"stream_id\":', to_json(c.stream_id), ',\"id\":', "     \
+                            "to_json(c.id),"                                                       \
+                            "    ',\"version\":', c.version, ',\"position\":', max(ev.position), " \
+                            "',\"events\":[',"                                                     \
+                            "    string_agg(concat('{\"type\":', to_json(ev.type), "               \
+                            "',\"stream_id\":',"                                                   \
+                            "      to_json(ev.stream_id), ',\"version\":', ev.stream_version, "    \
+                            "',\"position\":',"                                                    \
+                            "      ev.position, '}'), ',' ORDER BY ev.position), ']}') AS text"    \
+                            "  FROM ev JOIN input i USING (stream_id, stream_version) JOIN cmd c " \
+                            "ON c.k = i.k"                                                         \
+                            "  GROUP BY c.k, c.key, c.request_text, c.status, c.location, "        \
+                            "c.etag, c.stream_id, c.id,"                                           \
+                            "    c.version"                                                        \
+                            "), idem AS ("                                                         \
+                            "  INSERT INTO idempotency_keys"                                       \
+                            "    (key, request_hash, status, location, etag, content_type, body)"  \
+                            "  SELECT key, md5(request_text), status, location, etag, "            \
+                            "'application/json', text"                                             \
+                            "  FROM body WHERE key IS NOT NULL"                                    \
+                            ")"                                                                    \
+                            " SELECT k, text FROM body ORDER BY k"
 
 /* X(id, nparams, sql) */
 #define STORE_STATEMENT_TABLE(X)                                                                   \
