@@ -64,6 +64,16 @@ static bool parse_as_of(const char *s, int64_t *ms)
     return timefmt_parse(buf, ms);
 }
 
+/* answer() for a body of stored bytes (documents, joined or not); frees body. */
+static void answer_bytes(struct request *r, enum err e, char *body, size_t len)
+{
+    if (e == ERR_OK)
+        http_respond_raw(r, 200, "application/json", body, len);
+    else
+        answer(r, e, NULL);
+    free(body);
+}
+
 /* The stored document as is: one lookup, one copy; the ETag is the quoted stream version, as
  * the command side's. */
 static void answer_document(struct request *r, bool order, const char *id)
@@ -75,11 +85,8 @@ static void answer_document(struct request *r, bool order, const char *id)
     if (e == ERR_OK) {
         snprintf(etag, sizeof etag, "\"%" PRId64 "\"", version);
         http_add_header(r, "ETag", etag);
-        http_respond_raw(r, 200, "application/json", doc, len);
-    } else {
-        answer(r, e, NULL);
     }
-    free(doc);
+    answer_bytes(r, e, doc, len);
 }
 
 static void get_aggregate(struct request *r, bool order)
@@ -177,8 +184,7 @@ static void list(struct request *r, bool order)
     size_t cap = len + sizeof cursor + 32;
     char *body = xmalloc(cap);
     int n = snprintf(body, cap, "{\"items\":%s,\"next_cursor\":%s}", items, cursor);
-    http_respond_raw(r, 200, "application/json", body, (size_t)n);
-    free(body);
+    answer_bytes(r, ERR_OK, body, (size_t)n);
     free(items);
 }
 
@@ -201,11 +207,7 @@ static void handle_customer(struct request *r)
     char *doc = NULL;
     size_t len = 0;
     enum err e = id && id_is_valid(id) ? reads_customer(id, &doc, &len) : ERR_NOT_FOUND;
-    if (e == ERR_OK)
-        http_respond_raw(r, 200, "application/json", doc, len);
-    else
-        answer(r, e, NULL);
-    free(doc);
+    answer_bytes(r, e, doc, len);
 }
 
 static void handle_revenue(struct request *r)
@@ -233,11 +235,7 @@ static void handle_revenue(struct request *r)
     char *body = NULL;
     size_t len = 0;
     enum err e = reads_revenue(from, to, &body, &len);
-    if (e == ERR_OK)
-        http_respond_raw(r, 200, "application/json", body, len);
-    else
-        answer(r, e, NULL);
-    free(body);
+    answer_bytes(r, e, body, len);
 }
 
 static void handle_stream(struct request *r)
